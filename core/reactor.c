@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <liburing.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +26,8 @@
 #define SEND_IOV_MAX    16
 #define ACCEPT_RETRY_MS 100
 
-enum op { OP_RECV = 1, OP_SEND, OP_ACCEPT, OP_CONNECT, OP_LINK_TIMEOUT, OP_CANCEL };
-enum kind { K_FREE = 0, K_CONN, K_LISTEN };
+enum op { OP_RECV = 1, OP_SEND, OP_ACCEPT, OP_CONNECT, OP_LINK_TIMEOUT, OP_CANCEL, OP_POLL };
+enum kind { K_FREE = 0, K_CONN, K_LISTEN, K_POLL };
 
 struct rconn {
         struct reactor *r;
@@ -48,6 +49,9 @@ struct rconn {
         struct sockaddr_storage addr;
         struct __kernel_timespec ts;
         struct timer retry; /* accept after EMFILE */
+        unsigned poll_events;
+        reactor_poll_fn poll_fn;
+        void *poll_arg;
         struct rconn *next_starved, *next_close;
 };
 
@@ -132,7 +136,8 @@ static void finish_close(struct reactor *r, struct rconn *c)
                 struct linger lg = {.l_onoff = 1, .l_linger = 0};
                 setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
         }
-        close(c->fd);
+        if (c->kind != K_POLL)
+                close(c->fd);
         sendq_clear(&c->sq);
         timer_disarm(&r->timers, &c->retry);
         const struct rconn_ops *ops = c->ops;
@@ -158,7 +163,12 @@ static void begin_teardown(struct rconn *c)
                 shutdown(c->fd, SHUT_RDWR);
                 return;
         }
-        io_uring_prep_cancel_fd(sqe, c->fd, IORING_ASYNC_CANCEL_ALL);
+        if (c->kind == K_POLL)
+                /* The owner may already have closed the fd, and its number
+                 * may belong to another file by now: cancel by identity. */
+                io_uring_prep_cancel64(sqe, make_ud(OP_POLL, c), 0);
+        else
+                io_uring_prep_cancel_fd(sqe, c->fd, IORING_ASYNC_CANCEL_ALL);
         io_uring_sqe_set_data64(sqe, make_ud(OP_CANCEL, c));
         c->inflight++;
 }
@@ -171,7 +181,10 @@ static int arm_recv(struct rconn *c)
 
         if (!sqe)
                 return -EBUSY;
-        if (c->kind == K_LISTEN) {
+        if (c->kind == K_POLL) {
+                io_uring_prep_poll_multishot(sqe, c->fd, c->poll_events);
+                io_uring_sqe_set_data64(sqe, make_ud(OP_POLL, c));
+        } else if (c->kind == K_LISTEN) {
                 io_uring_prep_multishot_accept(sqe, c->fd, NULL, NULL, SOCK_CLOEXEC);
                 io_uring_sqe_set_data64(sqe, make_ud(OP_ACCEPT, c));
         } else {
@@ -403,6 +416,19 @@ static void on_connect_cqe(struct rconn *c, int32_t res)
                 c->ops->on_connect(c, c->ud, res);
 }
 
+static void on_poll_cqe(struct rconn *c, int32_t res, uint32_t flags)
+{
+        if (!(flags & IORING_CQE_F_MORE)) {
+                c->recv_armed = false;
+                c->inflight--;
+        }
+        if (res == -ECANCELED || c->closing)
+                return;
+        c->poll_fn(c->poll_arg, res < 0 ? POLLERR : (unsigned)res);
+        if (!(flags & IORING_CQE_F_MORE))
+                rearm_recv(c);
+}
+
 /* ---- dispatch ---- */
 
 static void dispatch(struct reactor *r, uint64_t ud, int32_t res, uint32_t flags)
@@ -431,6 +457,9 @@ static void dispatch(struct reactor *r, uint64_t ud, int32_t res, uint32_t flags
                 break;
         case OP_CONNECT:
                 on_connect_cqe(c, res);
+                break;
+        case OP_POLL:
+                on_poll_cqe(c, res, flags);
                 break;
         case OP_LINK_TIMEOUT:
         case OP_CANCEL:
@@ -564,6 +593,30 @@ int reactor_listen(struct reactor *r, int fd, const struct rconn_ops *ops, void 
         if (out)
                 *out = c;
         return 0;
+}
+
+int reactor_poll_start(struct reactor *r, int fd, unsigned events, reactor_poll_fn fn, void *arg,
+                       struct rconn **out)
+{
+        struct rconn *c = slot_alloc(r, fd, K_POLL, NULL, NULL);
+
+        if (!c)
+                return -ENOSPC;
+        c->poll_events = events;
+        c->poll_fn = fn;
+        c->poll_arg = arg;
+        int ret = arm_recv(c);
+        if (ret < 0) {
+                slot_release(r, c);
+                return ret;
+        }
+        *out = c;
+        return 0;
+}
+
+void reactor_poll_stop(struct rconn *p)
+{
+        reactor_conn_close(p, REACTOR_CLOSE_NOW);
 }
 
 int reactor_connect(struct reactor *r, const struct sockaddr *sa, socklen_t salen,

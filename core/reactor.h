@@ -112,6 +112,16 @@ int reactor_listen(struct reactor *r, int fd, const struct rconn_ops *ops, void 
 int reactor_connect(struct reactor *r, const struct sockaddr *sa, socklen_t salen,
                     unsigned timeout_ms, const struct rconn_ops *ops, void *ud, struct rconn **out);
 
+/* Watches <fd>, which stays the caller's, for <events> (POLLIN, POLLOUT)
+ * with a multishot poll: <fn>(<arg>, revents) runs on each readiness
+ * (revents POLLERR when the poll itself failed). For foreign event sources
+ * such as c-ares sockets. Stop with reactor_poll_stop. */
+typedef void (*reactor_poll_fn)(void *arg, unsigned revents);
+int reactor_poll_start(struct reactor *r, int fd, unsigned events, reactor_poll_fn fn, void *arg,
+                       struct rconn **out);
+/* Stops a watch: <fn> is never called again and the fd is left open. */
+void reactor_poll_stop(struct rconn *p);
+
 /* Queues a copy of <len> bytes. Returns 0, -EPIPE once closing or shut
  * down for writing, or -ENOMEM. */
 int reactor_send(struct rconn *c, const void *data, size_t len);

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -391,4 +392,52 @@ Test(reactor, stale_completion_is_counted_and_buffer_returned)
         cr_assert_eq(closed_count, 1);
         close(sv[1]);
         reactor_free(r);
+}
+
+/* ---- poll watches (for c-ares) ---- */
+
+static unsigned polls, poll_bits;
+
+static void on_poll(void *arg, unsigned revents)
+{
+        int fd = *(int *)arg;
+        char b[64];
+
+        polls++;
+        poll_bits |= revents;
+        cr_assert_gt(read(fd, b, sizeof(b)), 0);
+}
+
+Test(reactor, poll_watch_fires_per_readiness_and_stops)
+{
+        unsigned before = fd_count();
+        struct reactor *r = new_reactor(NULL);
+        struct rconn *w;
+        int p[2];
+
+        polls = poll_bits = 0;
+        cr_assert_eq(pipe(p), 0);
+        cr_assert_eq(reactor_poll_start(r, p[0], POLLIN, on_poll, &p[0], &w), 0);
+        for (int round = 1; round <= 3; round++) {
+                cr_assert_eq(write(p[1], "x", 1), 1);
+                for (int k = 0; k < 100 && polls < (unsigned)round; k++)
+                        reactor_run_once(r, 10);
+                cr_assert_eq(polls, (unsigned)round);
+        }
+        cr_assert(poll_bits & POLLIN);
+        reactor_poll_stop(w);
+        for (int k = 0; k < 100 && reactor_stats(r)->conns_open; k++)
+                reactor_run_once(r, 10);
+        cr_assert_eq(reactor_stats(r)->conns_open, 0);
+        cr_assert_eq(write(p[1], "y", 1), 1);
+        for (int k = 0; k < 5; k++)
+                reactor_run_once(r, 10);
+        cr_assert_eq(polls, 3, "a stopped watch fired");
+        /* The fd is still the caller's and still open. */
+        char b;
+        cr_assert_eq(read(p[0], &b, 1), 1);
+        close(p[0]);
+        close(p[1]);
+        reactor_free(r);
+        cr_assert_eq(fd_count(), before);
 }
