@@ -33,7 +33,7 @@ static int rst_reason_known(uint8_t r)
 /* Visible ASCII only: no NUL (C strings downstream would cut the name), no
  * space or control bytes (log and resolver injection), no bytes >= 0x80
  * (an IDN travels as punycode). */
-static int domain_ok(const uint8_t *name, size_t len)
+int frame_domain_ok(const uint8_t *name, size_t len)
 {
         if (len == 0)
                 return 0;
@@ -122,7 +122,7 @@ static int decode_open(const uint8_t *p, size_t len, struct frame *f, size_t *us
         }
         if (len - pos < alen)
                 return FRAME_ETRUNC;
-        if (t->atyp == FRAME_ATYP_DOMAIN && !domain_ok(p + pos, alen))
+        if (t->atyp == FRAME_ATYP_DOMAIN && !frame_domain_ok(p + pos, alen))
                 return FRAME_EDOMAIN;
         t->addr = p + pos;
         t->addr_len = (uint8_t)alen;
@@ -220,7 +220,7 @@ static int encoded_len(const struct frame *f, size_t *len)
         case FRAME_OPEN:
                 t = &f->open.target;
                 if (t->atyp == FRAME_ATYP_DOMAIN) {
-                        if (t->addr == NULL || !domain_ok(t->addr, t->addr_len))
+                        if (t->addr == NULL || !frame_domain_ok(t->addr, t->addr_len))
                                 return FRAME_EDOMAIN;
                         *len = 7 + (size_t)t->addr_len;
                 } else if (atyp_addr_len(t->atyp) == 0) {

@@ -127,6 +127,10 @@ struct frame {
         };
 };
 
+/* Whether <name> is a domain an OPEN may carry: 1..255 bytes of visible
+ * ASCII (0x21..0x7e). SOCKS5 applies the same rule to what it accepts. */
+int frame_domain_ok(const uint8_t *name, size_t len);
+
 /* Decodes one frame from p[0, len). On success fills *f (pointers into <p>)
  * and sets *used to the frame's length; the bytes after it are not looked at.
  * Returns 0 or a FRAME_E* code (FRAME_ETRUNC when <len> ends inside the

@@ -1,0 +1,75 @@
+/* replay: the batch replay window (see replay.h, docs/protocol.md §3.4).
+ *
+ * Sequence s lives at bit s % 64 of block (s / 64) % REPLAY_BLOCKS. Moving
+ * the top forward zeroes the blocks it enters, at most REPLAY_BLOCKS of them
+ * however far it jumps, so a commit costs O(1).
+ */
+#include "core/replay.h"
+
+#include <stddef.h>
+#include <string.h>
+
+static size_t block_of(uint64_t seq)
+{
+        return (size_t)((seq / 64u) % REPLAY_BLOCKS);
+}
+
+static uint64_t bit_of(uint64_t seq)
+{
+        return UINT64_C(1) << (seq % 64u);
+}
+
+void replay_init(struct replay *r)
+{
+        memset(r, 0, sizeof(*r));
+}
+
+int replay_check(const struct replay *r, uint64_t seq, uint64_t time_ms, uint64_t now_ms)
+{
+        uint64_t skew = time_ms > now_ms ? time_ms - now_ms : now_ms - time_ms;
+
+        if (skew > REPLAY_SKEW_MS)
+                return REPLAY_ETIME;
+        if (!r->any || seq > r->top)
+                return 0;
+        if (r->top - seq >= REPLAY_WINDOW)
+                return REPLAY_ETOOOLD;
+        if (r->bits[block_of(seq)] & bit_of(seq))
+                return REPLAY_EDUP;
+        return 0;
+}
+
+void replay_commit(struct replay *r, uint64_t seq)
+{
+        if (!r->any) {
+                r->any = 1;
+                r->top = seq;
+        } else if (seq > r->top) {
+                uint64_t from = r->top / 64u, to = seq / 64u;
+                uint64_t n = to - from;
+
+                if (n > REPLAY_BLOCKS)
+                        n = REPLAY_BLOCKS;
+                for (uint64_t i = 1; i <= n; i++)
+                        r->bits[(from + i) % REPLAY_BLOCKS] = 0;
+                r->top = seq;
+        } else if (r->top - seq >= REPLAY_WINDOW) {
+                return;
+        }
+        r->bits[block_of(seq)] |= bit_of(seq);
+}
+
+const char *replay_strerror(int err)
+{
+        switch (err) {
+        case 0:
+                return "new batch";
+        case REPLAY_EDUP:
+                return "duplicate batch (sequence already seen)";
+        case REPLAY_ETOOOLD:
+                return "sequence below the replay window";
+        case REPLAY_ETIME:
+                return "batch time more than 30 s from our clock";
+        }
+        return "unknown error";
+}
