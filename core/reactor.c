@@ -40,6 +40,7 @@ struct rconn {
         bool recv_armed;   /* multishot recv (or accept) live */
         bool send_inflight, connecting;
         bool eof, failed, paused, starved;
+        bool oneshot; /* single-shot recv: a pause lets at most one buffer through */
         bool closing, close_queued, flush, reset;
         bool shut_wr_pending, shut_wr_done;
         size_t send_len; /* bytes in the send in flight */
@@ -188,7 +189,10 @@ static int arm_recv(struct rconn *c)
                 io_uring_prep_multishot_accept(sqe, c->fd, NULL, NULL, SOCK_CLOEXEC);
                 io_uring_sqe_set_data64(sqe, make_ud(OP_ACCEPT, c));
         } else {
-                io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+                if (c->oneshot)
+                        io_uring_prep_recv(sqe, c->fd, NULL, 0, 0);
+                else
+                        io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
                 sqe->flags |= IOSQE_BUFFER_SELECT;
                 sqe->buf_group = BGID;
                 io_uring_sqe_set_data64(sqe, make_ud(OP_RECV, c));
@@ -208,7 +212,8 @@ static void rearm_recv(struct rconn *c)
 {
         if (!recv_wanted(c))
                 return;
-        c->r->stats.rearms++;
+        if (!c->oneshot)
+                c->r->stats.rearms++;
         if (arm_recv(c) < 0)
                 c->failed = true;
 }
@@ -670,6 +675,13 @@ void reactor_conn_pause(struct rconn *c)
         io_uring_prep_cancel64(sqe, make_ud(c->kind == K_LISTEN ? OP_ACCEPT : OP_RECV, c), 0);
         io_uring_sqe_set_data64(sqe, make_ud(OP_CANCEL, c));
         c->inflight++;
+}
+
+void reactor_conn_set_oneshot(struct rconn *c, int on)
+{
+        /* Takes effect at the next arm: a live multishot runs on until it
+         * ends or is cancelled (a pause cancels it). */
+        c->oneshot = on != 0;
 }
 
 void reactor_conn_resume(struct rconn *c)

@@ -135,6 +135,11 @@ size_t reactor_conn_queued(const struct rconn *c);
 /* Stops receiving (backpressure) / starts again. */
 void reactor_conn_pause(struct rconn *c);
 void reactor_conn_resume(struct rconn *c);
+/* Single-shot instead of multishot receives from the next arm on. A paused
+ * multishot still delivers what the kernel had already buffered (up to the
+ * socket's receive buffer, megabytes with autotuning); a single-shot one at
+ * most one buffer. Consumers that pause often (flow control) switch. */
+void reactor_conn_set_oneshot(struct rconn *c, int on);
 /* Sends FIN once everything queued is out (half-close); receiving goes on. */
 void reactor_conn_shutdown_write(struct rconn *c);
 /* Begins teardown; on_close follows once nothing is in flight. Idempotent,
