@@ -95,6 +95,7 @@ struct config_client {
         struct config_list endpoints; /* struct netaddr_url */
         int cipher;                   /* enum config_cipher */
         int64_t window;               /* bytes */
+        bool optimistic;              /* SOCKS5 success before the dial result */
         int log_level;                /* enum log_level */
 };
 
@@ -106,7 +107,8 @@ struct config_exit {
         char *tls_key;
         int64_t max_sessions;
         int64_t max_sessions_per_client;
-        int log_level; /* enum log_level */
+        struct config_list dns_servers; /* struct netaddr; empty: /etc/resolv.conf */
+        int log_level;                  /* enum log_level */
 };
 
 extern const struct config_schema config_client_schema;

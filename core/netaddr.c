@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -458,4 +459,25 @@ void netaddr_url_format(const struct netaddr_url *u, char *buf, size_t len)
 
         netaddr_format(&u->addr, a, sizeof(a));
         snprintf(buf, len, "%s://%s%s", netaddr_scheme_name(u->scheme), a, u->path);
+}
+
+int netaddr_listen(const struct netaddr *a, int backlog)
+{
+        struct sockaddr_storage ss;
+        socklen_t len;
+        int one = 1, fd, ret;
+
+        ret = netaddr_to_sockaddr(a, &ss, &len);
+        if (ret < 0)
+                return ret;
+        fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, backlog) < 0) {
+                ret = -errno;
+                close(fd);
+                return ret;
+        }
+        return fd;
 }

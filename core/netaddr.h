@@ -74,4 +74,8 @@ const char *netaddr_scheme_name(enum netaddr_scheme scheme);
 /* wss and https run over TLS. */
 bool netaddr_scheme_tls(enum netaddr_scheme scheme);
 
+/* A listening TCP socket (SO_REUSEADDR, CLOEXEC) on the literal address
+ * <a>. Returns the fd or -errno. */
+int netaddr_listen(const struct netaddr *a, int backlog);
+
 #endif

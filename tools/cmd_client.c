@@ -10,6 +10,7 @@
 #include "core/config.h"
 #include "core/key.h"
 #include "core/log.h"
+#include "tools/client.h"
 #include "tools/cmd.h"
 #include "tools/opts.h"
 
@@ -53,9 +54,7 @@ int cmd_client(int argc, char **argv)
                 goto out;
         }
         log_info("client: %s key-id=%s", summary, id);
-        fprintf(stderr, "urelay client: the relay data path is not implemented yet (issue #3); "
-                        "use --check to validate the configuration\n");
-        code = URELAY_EXIT_RUNTIME;
+        code = client_run(&cfg, key);
 out:
         key_wipe(key, sizeof(key));
         config_free(&config_client_schema, &cfg);

@@ -12,6 +12,7 @@
 #include "core/config.h"
 #include "core/key.h"
 #include "core/log.h"
+#include "exit/server.h"
 #include "tools/cmd.h"
 #include "tools/opts.h"
 
@@ -76,9 +77,7 @@ int cmd_exit(int argc, char **argv)
                 goto out;
         }
         log_info("exit: %s key-ids=%s", summary, ids);
-        fprintf(stderr, "urelay exit: the relay data path is not implemented yet (issue #3); "
-                        "use --check to validate the configuration\n");
-        code = URELAY_EXIT_RUNTIME;
+        code = exit_server_run(&cfg, (const uint8_t(*)[KEY_LEN])keys, nkeys);
 out:
         if (keys) {
                 key_wipe(keys, nkeys * KEY_LEN);

@@ -90,11 +90,8 @@ run 0 "$URELAY" client -c client.json --check --socks 0.0.0.0:1080 --allow-remot
 expect_out 'WARN .*not on loopback'
 expect_out '^config ok: client socks=0.0.0.0:1080 allow_remote_socks=true '
 
-# Without --check: a clear "not implemented", exit 1.
-run 1 "$URELAY" client -c client.json
-expect_out 'urelay client: the relay data path is not implemented yet \(issue #3\); use --check'
-run 1 "$URELAY" exit -c exit.json
-expect_out 'urelay exit: the relay data path is not implemented yet \(issue #3\); use --check'
+# (Running for real, without --check, is the relay tests' job: test_relay_*.sh.
+# Not here: this config's endpoint names would need the machine's resolver.)
 
 # The exit.
 run 0 "$URELAY" exit -c exit.json --check
