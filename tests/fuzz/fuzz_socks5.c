@@ -11,7 +11,7 @@
  * checked: consumed <= n, MORE consumes everything, out_len bounded, READY
  * only with a valid target, nothing taken after READY or an error.
  *
- * fuzz-sources: core/socks5.c
+ * fuzz-sources: core/socks5.c core/frame.c
  * Built and run by scripts/fuzz.sh.
  */
 #include <stdint.h>
