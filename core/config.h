@@ -95,6 +95,7 @@ struct config_client {
         struct config_list endpoints; /* struct netaddr_url */
         int cipher;                   /* enum config_cipher */
         int64_t window;               /* bytes */
+        int64_t heartbeat;            /* seconds between pings */
         bool optimistic;              /* SOCKS5 success before the dial result */
         int log_level;                /* enum log_level */
 };

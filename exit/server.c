@@ -39,6 +39,8 @@
 #define GRACE_MS           30000
 #define BATCH_FRAMES       (256 * 1024)
 #define TRANSPORT_HIGH     (4u << 20) /* bytes queued to a client before we stop building */
+#define HEARTBEAT_MS       20000      /* ping every tunnel this often... */
+#define SILENCE_MS         60000      /* ...and drop one silent this long */
 
 static const char decoy[] = "HTTP/1.1 404 Not Found\r\n"
                             "Content-Type: text/plain\r\n"
@@ -93,7 +95,8 @@ struct hconn {
         struct rconn *c;
         enum hstate state;
         struct http1_head head;
-        struct timer deadline;
+        struct timer deadline, heartbeat;
+        uint64_t last_rx_ms;
         struct ws *ws;
         struct client *cl;
 };
@@ -466,6 +469,7 @@ static void on_batch(void *ud, const uint8_t *p, size_t n)
 
         if (h->state != H_WS)
                 return;
+        h->last_rx_ms = reactor_now_ms(srv->r);
         ret = batch_peek_key_id(p, n, id);
         for (k = 0; ret == 0 && k < srv->nkeys; k++)
                 if (aead_ct_equal(id, srv->keys[k].keys.key_id, sizeof(id)))
@@ -522,11 +526,40 @@ static void ws_closed(void *ud, uint16_t code)
         }
 }
 
+static void ws_pong(void *ud, uint64_t token)
+{
+        struct hconn *h = ud;
+        (void)token;
+        h->last_rx_ms = reactor_now_ms(h->srv->r);
+}
+
 static const struct ws_events exit_ws_events = {
     .emit = ws_emit,
     .on_message = on_batch,
+    .on_pong = ws_pong,
     .on_close = ws_closed,
 };
+
+/* A tunnel that answers nothing for SILENCE_MS is dead (a vanished client,
+ * a black-holed path): drop it so its client's grace period starts. */
+static void heartbeat_tick(struct timer *t, void *arg)
+{
+        struct hconn *h = arg;
+        uint64_t now = reactor_now_ms(h->srv->r);
+
+        (void)t;
+        if (h->state != H_WS)
+                return;
+        if (now - h->last_rx_ms > SILENCE_MS) {
+                log_info("tunnel silent for %llu s, dropping it",
+                         (unsigned long long)((now - h->last_rx_ms) / 1000));
+                h->state = H_CLOSING;
+                reactor_conn_close(h->c, REACTOR_CLOSE_RESET);
+                return;
+        }
+        ws_ping(h->ws, now);
+        reactor_timer_start(h->srv->r, &h->heartbeat, HEARTBEAT_MS, heartbeat_tick, h);
+}
 
 static void start_ws(struct hconn *h, const uint8_t *rest, size_t n)
 {
@@ -539,6 +572,8 @@ static void start_ws(struct hconn *h, const uint8_t *rest, size_t n)
         }
         h->state = H_WS;
         reactor_timer_stop(h->srv->r, &h->deadline);
+        h->last_rx_ms = reactor_now_ms(h->srv->r);
+        reactor_timer_start(h->srv->r, &h->heartbeat, HEARTBEAT_MS, heartbeat_tick, h);
         if (n && ws_input(h->ws, rest, n) < 0 && h->state == H_WS) {
                 h->state = H_CLOSING;
                 reactor_conn_close(h->c, REACTOR_CLOSE_RESET);
@@ -608,6 +643,7 @@ static void h_close(struct rconn *c, void *ud)
         struct hconn *h = ud;
         (void)c;
         reactor_timer_stop(h->srv->r, &h->deadline);
+        reactor_timer_stop(h->srv->r, &h->heartbeat);
         if (h->cl && h->cl->transport == h) {
                 h->cl->transport = NULL;
                 reactor_timer_start(h->srv->r, &h->cl->grace, GRACE_MS, grace_over, h->cl);

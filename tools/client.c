@@ -75,7 +75,8 @@ struct crt {
         int proven; /* the endpoint has answered an authenticated batch */
         int ready_printed;
         unsigned backoff_ms;
-        struct timer retry, auth, flush;
+        struct timer retry, auth, flush, heartbeat;
+        uint64_t last_rx_ms; /* anything heard from the exit */
         struct rconn *listener;
         struct app *apps;
         struct socks5_auth auth_conf;
@@ -357,6 +358,18 @@ static int socks_listen(struct crt *rt)
 
 static void schedule_retry(struct crt *rt, const char *why);
 
+static uint64_t new_instance(void)
+{
+        WC_RNG rng;
+        uint64_t id = 0;
+
+        if (wc_InitRng(&rng) == 0) {
+                wc_RNG_GenerateBlock(&rng, (uint8_t *)&id, sizeof(id));
+                wc_FreeRng(&rng);
+        }
+        return id;
+}
+
 /* Sessions cannot move to another tunnel yet (the resilience work): every
  * relayed app connection ends with a reset, never a clean close. */
 static void drop_sessions(struct crt *rt)
@@ -402,7 +415,11 @@ static void tunnel_down(struct crt *rt, const char *why)
         }
         rt->state = T_DOWN;
         reactor_timer_stop(rt->r, &rt->auth);
+        reactor_timer_stop(rt->r, &rt->heartbeat);
         drop_sessions(rt);
+        /* Its sessions are gone on this side: come back as a new instance,
+         * so the exit never mixes the new session ids with the old ones. */
+        rt->instance = new_instance();
         if (rt->tc)
                 reactor_conn_close(rt->tc, REACTOR_CLOSE_RESET);
         if (!rt->stopping)
@@ -427,6 +444,33 @@ static void ws_open(void *ud)
                 flush(rt);
 }
 
+static void heartbeat_tick(struct timer *t, void *arg)
+{
+        struct crt *rt = arg;
+        uint64_t now = reactor_now_ms(rt->r), every = (uint64_t)rt->cfg->heartbeat * 1000;
+
+        (void)t;
+        if (rt->state != T_UP)
+                return;
+        if (now - rt->last_rx_ms > 3 * every) {
+                char why[96];
+                snprintf(why, sizeof(why), "no answer to heartbeats for %llu s",
+                         (unsigned long long)((now - rt->last_rx_ms) / 1000));
+                log_warn("tunnel to %s: %s", rt->ep_name, why);
+                tunnel_down(rt, why);
+                return;
+        }
+        ws_ping(rt->ws, now);
+        reactor_timer_start(rt->r, &rt->heartbeat, every, heartbeat_tick, rt);
+}
+
+static void ws_pong(void *ud, uint64_t token)
+{
+        struct crt *rt = ud;
+        (void)token;
+        rt->last_rx_ms = reactor_now_ms(rt->r);
+}
+
 static void proven(struct crt *rt)
 {
         char a[NETADDR_STRLEN];
@@ -435,9 +479,11 @@ static void proven(struct crt *rt)
         rt->state = T_UP;
         rt->backoff_ms = 0;
         reactor_timer_stop(rt->r, &rt->auth);
-        if (!rt->proven)
-                log_info("tunnel to %s is up", rt->ep_name);
+        log_info("tunnel to %s is up%s", rt->ep_name, rt->proven ? " again" : "");
         rt->proven = 1;
+        rt->last_rx_ms = reactor_now_ms(rt->r);
+        reactor_timer_start(rt->r, &rt->heartbeat, (uint64_t)rt->cfg->heartbeat * 1000,
+                            heartbeat_tick, rt);
         if (!rt->listener) {
                 ret = socks_listen(rt);
                 netaddr_format(&rt->cfg->socks, a, sizeof(a));
@@ -462,6 +508,7 @@ static void ws_message(void *ud, const uint8_t *p, size_t n)
         struct crt *rt = ud;
         int ret = tunnel_receive(&rt->tun, p, n, tunnel_wall_ms());
 
+        rt->last_rx_ms = reactor_now_ms(rt->r);
         if (ret < 0) {
                 log_error("a batch from %s did not authenticate (%s): dropping the tunnel",
                           rt->ep_name, batch_strerror(ret));
@@ -485,6 +532,7 @@ static const struct ws_events client_ws_events = {
     .emit = ws_emit,
     .on_open = ws_open,
     .on_message = ws_message,
+    .on_pong = ws_pong,
     .on_close = ws_closed,
 };
 
@@ -646,7 +694,6 @@ int client_run(const struct config_client *cfg, const uint8_t key[KEY_LEN])
 {
         struct crt rt = {.cfg = cfg, .exit_code = URELAY_EXIT_OK};
         char why[512];
-        WC_RNG rng;
         int ret;
 
         ret = reactor_new(&rt.r, NULL, why, sizeof(why));
@@ -659,12 +706,11 @@ int client_run(const struct config_client *cfg, const uint8_t key[KEY_LEN])
         host_header(&rt.url, rt.host_header, sizeof(rt.host_header));
         rt.alg =
             cfg->cipher == CONFIG_CIPHER_CHACHA20_POLY1305 ? AEAD_CHACHA20POLY1305 : AEAD_AES256GCM;
-        if (aead_keys_derive(&rt.keys, key) < 0 || wc_InitRng(&rng) != 0) {
+        if (aead_keys_derive(&rt.keys, key) < 0) {
                 reactor_free(rt.r);
                 return URELAY_EXIT_RUNTIME;
         }
-        wc_RNG_GenerateBlock(&rng, (uint8_t *)&rt.instance, sizeof(rt.instance));
-        wc_FreeRng(&rng);
+        rt.instance = new_instance();
         rt.auth_conf.user = cfg->socks_user;
         rt.auth_conf.password = cfg->socks_password;
         if (resolve_endpoint(&rt) < 0) {
