@@ -93,6 +93,10 @@ struct config_client {
         char *socks_password;
         char *key_file;
         struct config_list endpoints; /* struct netaddr_url */
+        struct netaddr connect;       /* dial address override; port 0 = unset */
+        char *sni;                    /* TLS name; NULL = the URL's host */
+        char *ca_file;                /* NULL = system CAs */
+        bool insecure;                /* skip TLS verification */
         int cipher;                   /* enum config_cipher */
         int64_t window;               /* bytes */
         int64_t heartbeat;            /* seconds between pings */

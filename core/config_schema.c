@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <sys/socket.h>
 /* In enum log_level's order: the parsed index is the level. */
 static const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
 static const char *const cipher_names[] = {"aes-256-gcm", "chacha20-poly1305", NULL};
@@ -72,6 +73,39 @@ static const struct config_opt client_opts[] = {
      .group = "Tunnel",
      .help = "the exit's URL: ws[s]:// (WebSocket) or http[s]:// (POST)",
      CLI(endpoints)},
+    {.key = "connect",
+     .flag = "--connect",
+     .kind = CONFIG_ADDR,
+     .group = "Tunnel",
+     .help = "dial this IP:PORT instead of the endpoint URL's host (fronting: the URL still "
+             "gives the Host header and path)",
+     CLI(connect)},
+    {.key = "sni",
+     .flag = "--sni",
+     .kind = CONFIG_STRING,
+     .group = "Tunnel",
+     .metavar = "NAME",
+     .min = 1,
+     .max = 253,
+     .help = "TLS server name sent and verified for wss:// (default: the URL's host)",
+     CLI(sni)},
+    {.key = "ca_file",
+     .flag = "--ca-file",
+     .kind = CONFIG_STRING,
+     .flags = CONFIG_READABLE,
+     .group = "Tunnel",
+     .metavar = "FILE",
+     PATH_LEN,
+     .help = "trust these CA certificates (PEM) for wss:// instead of the system's",
+     CLI(ca_file)},
+    {.key = "insecure",
+     .flag = "--insecure",
+     .kind = CONFIG_BOOL,
+     .group = "Tunnel",
+     .def = "false",
+     .help = "do not verify the exit's TLS certificate (anyone on the path can read and "
+             "alter the tunnel's TLS layer; the batches stay encrypted)",
+     CLI(insecure)},
     {.key = "cipher",
      .flag = "--cipher",
      .kind = CONFIG_ENUM,
@@ -211,6 +245,11 @@ static int validate_client(struct config_ctx *ctx, void *p)
                                    "--allow-remote-socks) to listen there anyway",
                                    a);
         }
+        if (c->connect.port && c->connect.family == AF_UNSPEC)
+                return config_fail(ctx, config_find(&config_client_schema, "connect"), -1,
+                                   "\"%s\" is a name; connect takes an IP address, so the "
+                                   "dial never depends on a DNS answer",
+                                   c->connect.host);
         if (!c->key_file) {
                 return config_error(
                     ctx, "no key: set \"key_file\" in the config file or pass --key-file FILE "

@@ -22,6 +22,7 @@
 #include "exit/egress.h"
 #include "tools/cmd.h"
 #include "transport/http1.h"
+#include "transport/tls.h"
 #include "transport/ws.h"
 
 #include <arpa/inet.h>
@@ -97,6 +98,7 @@ struct hconn {
         struct http1_head head;
         struct timer deadline, heartbeat;
         uint64_t last_rx_ms;
+        struct tls *tls; /* when the exit serves TLS */
         struct ws *ws;
         struct client *cl;
 };
@@ -107,6 +109,7 @@ struct server {
         struct exit_key *keys;
         size_t nkeys;
         struct rconn *listener;
+        struct tls_ctx *tls_ctx;
         struct dns *dns;
         struct dialer *dialer;
         struct egress_policy egress;
@@ -430,11 +433,19 @@ static struct client *client_get(struct server *srv, size_t key, uint64_t instan
 
 /* ---- HTTP connections ---- */
 
+/* Everything the exit says to a connection goes through here (and TLS). */
+static int hconn_out(struct hconn *h, const void *p, size_t n)
+{
+        return h->tls ? tls_send(h->tls, p, n) : reactor_send(h->c, p, n);
+}
+
 static void hconn_reply_close(struct hconn *h, const char *resp, size_t len)
 {
         h->state = H_CLOSING;
         reactor_timer_stop(h->srv->r, &h->deadline);
-        reactor_send(h->c, resp, len);
+        hconn_out(h, resp, len);
+        if (h->tls)
+                tls_close(h->tls);
         reactor_conn_close(h->c, REACTOR_CLOSE_FLUSH);
 }
 
@@ -512,8 +523,7 @@ drop:
 
 static int ws_emit(void *ud, const uint8_t *p, size_t n)
 {
-        struct hconn *h = ud;
-        return reactor_send(h->c, p, n);
+        return hconn_out(ud, p, n);
 }
 
 static void ws_closed(void *ud, uint16_t code)
@@ -592,12 +602,11 @@ static void route(struct hconn *h, const uint8_t *rest, size_t n)
                 send_decoy(h);
 }
 
-static void h_recv(struct rconn *c, void *ud, const uint8_t *p, size_t n)
+/* Plain bytes of the connection: from the socket, or out of TLS. */
+static void h_plain(struct hconn *h, const uint8_t *p, size_t n)
 {
-        struct hconn *h = ud;
         size_t used;
 
-        (void)c;
         if (h->state == H_WS) {
                 if (ws_input(h->ws, p, n) < 0 && h->state == H_WS) {
                         h->state = H_CLOSING;
@@ -612,6 +621,49 @@ static void h_recv(struct rconn *c, void *ud, const uint8_t *p, size_t n)
                 hconn_reply_close(h, bad_request, sizeof(bad_request) - 1);
         else if (ret == 1)
                 route(h, p + used, n - used);
+}
+
+static int tls_emit(void *ud, const uint8_t *p, size_t n)
+{
+        struct hconn *h = ud;
+        return reactor_send(h->c, p, n);
+}
+
+static void tls_data(void *ud, const uint8_t *p, size_t n)
+{
+        h_plain(ud, p, n);
+}
+
+static void tls_closed(void *ud)
+{
+        struct hconn *h = ud;
+        if (h->state != H_CLOSING) {
+                h->state = H_CLOSING;
+                reactor_conn_close(h->c, REACTOR_CLOSE_FLUSH);
+        }
+}
+
+static const struct tls_events server_tls_events = {
+    .emit = tls_emit,
+    .on_data = tls_data,
+    .on_close = tls_closed,
+};
+
+static void h_recv(struct rconn *c, void *ud, const uint8_t *p, size_t n)
+{
+        struct hconn *h = ud;
+
+        (void)c;
+        if (!h->tls) {
+                h_plain(h, p, n);
+                return;
+        }
+        if (tls_input(h->tls, p, n) < 0 && h->state != H_CLOSING) {
+                /* Not TLS, or a failed handshake: nothing to answer. */
+                log_debug("TLS: %s", tls_last_error(h->tls));
+                h->state = H_CLOSING;
+                reactor_conn_close(h->c, REACTOR_CLOSE_RESET);
+        }
 }
 
 static void h_drain(struct rconn *c, void *ud)
@@ -650,6 +702,8 @@ static void h_close(struct rconn *c, void *ud)
         }
         if (h->ws)
                 ws_free(h->ws);
+        if (h->tls)
+                tls_free(h->tls);
         free(h);
 }
 
@@ -686,8 +740,15 @@ static void on_accept(struct rconn *l, void *ud, int fd)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         h->srv = srv;
         http1_init(&h->head, HTTP1_REQUEST);
+        if (srv->tls_ctx && tls_server_new(&h->tls, srv->tls_ctx, &server_tls_events, h) < 0) {
+                close(fd);
+                free(h);
+                return;
+        }
         if (reactor_conn_add(srv->r, fd, &hconn_ops, h, &h->c) < 0) {
                 close(fd);
+                if (h->tls)
+                        tls_free(h->tls);
                 free(h);
                 return;
         }
@@ -758,6 +819,15 @@ int exit_server_run(const struct config_exit *cfg, const uint8_t (*keys)[KEY_LEN
                         goto out;
                 key_id(keys[i], srv.keys[i].id);
         }
+        if (cfg->tls_cert) {
+                char err[512];
+                if (tls_ctx_server_new(&srv.tls_ctx, cfg->tls_cert, cfg->tls_key, err,
+                                       sizeof(err)) < 0) {
+                        fprintf(stderr, "urelay exit: TLS: %s\n", err);
+                        code = URELAY_EXIT_CONFIG;
+                        goto out;
+                }
+        }
         ret = egress_init(&srv.egress, cfg->allow_dest.v, cfg->allow_dest.n);
         if (ret == 0)
                 ret = start_dns(&srv);
@@ -776,8 +846,8 @@ int exit_server_run(const struct config_exit *cfg, const uint8_t (*keys)[KEY_LEN
         ret = sigwatch_start(&srv.sig, srv.r, on_signal, &srv);
         if (ret < 0)
                 goto out;
-        printf("urelay exit: ready on %s (ws /stream, /healthz), %zu client key%s\n", a, nkeys,
-               nkeys == 1 ? "" : "s");
+        printf("urelay exit: ready on %s (%s /stream, /healthz), %zu client key%s\n", a,
+               srv.tls_ctx ? "wss" : "ws", nkeys, nkeys == 1 ? "" : "s");
         fflush(stdout);
         ret = reactor_run(srv.r);
         code = ret < 0 ? URELAY_EXIT_RUNTIME : URELAY_EXIT_OK;
@@ -795,6 +865,8 @@ out:
         if (srv.dns)
                 dns_free(srv.dns);
         reactor_free(srv.r); /* closes what is left, in order */
+        if (srv.tls_ctx)
+                tls_ctx_free(srv.tls_ctx);
         for (size_t i = 0; srv.keys && i < nkeys; i++) {
                 batch_opener_wipe(&srv.keys[i].opener);
                 aead_keys_wipe(&srv.keys[i].keys);

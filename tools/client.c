@@ -19,6 +19,7 @@
 #include "core/socks5.h"
 #include "core/tunnel.h"
 #include "tools/cmd.h"
+#include "transport/tls.h"
 #include "transport/ws.h"
 
 #include <wolfssl/options.h>
@@ -69,6 +70,9 @@ struct crt {
         char host_header[NETADDR_HOST_MAX + 10];
         enum tstate state;
         struct rconn *tc;
+        struct tls_ctx *tls_ctx; /* wss:// */
+        struct tls *tls;
+        const char *sni;
         struct ws *ws;
         struct mux *mux;
         struct tunnel tun;
@@ -400,6 +404,11 @@ static void tunnel_down(struct crt *rt, const char *why)
                                  "%s answered HTTP %d %s instead of a WebSocket upgrade: it is "
                                  "not an urelay exit at that URL (check the endpoint URL)",
                                  rt->ep_name, status, reason);
+                else if (!strncmp(why, "TLS: ", 5))
+                        snprintf(msg, sizeof(msg),
+                                 "TLS with %s failed (%s): check --ca-file and --sni, or that "
+                                 "the endpoint serves TLS",
+                                 rt->ep_name, why + 5);
                 else if (rt->state == T_PROVING)
                         snprintf(msg, sizeof(msg),
                                  "%s accepted the WebSocket but refused our first batch (%s): "
@@ -429,8 +438,43 @@ static void tunnel_down(struct crt *rt, const char *why)
 static int ws_emit(void *ud, const uint8_t *p, size_t n)
 {
         struct crt *rt = ud;
+        return rt->tls ? tls_send(rt->tls, p, n) : reactor_send(rt->tc, p, n);
+}
+
+/* ---- TLS under the WebSocket (wss://) ---- */
+
+static int tls_emit(void *ud, const uint8_t *p, size_t n)
+{
+        struct crt *rt = ud;
         return reactor_send(rt->tc, p, n);
 }
+
+static void ws_feed(struct crt *rt, const uint8_t *p, size_t n);
+
+static void tls_ready(void *ud)
+{
+        struct crt *rt = ud;
+        log_debug("TLS to %s: %s %s", rt->ep_name, tls_version(rt->tls), tls_cipher(rt->tls));
+        if (ws_client_start(rt->ws) < 0)
+                tunnel_down(rt, "cannot start the WebSocket handshake");
+}
+
+static void tls_data(void *ud, const uint8_t *p, size_t n)
+{
+        ws_feed(ud, p, n);
+}
+
+static void tls_closed(void *ud)
+{
+        tunnel_down(ud, "it ended TLS");
+}
+
+static const struct tls_events client_tls_events = {
+    .emit = tls_emit,
+    .on_ready = tls_ready,
+    .on_data = tls_data,
+    .on_close = tls_closed,
+};
 
 static void ws_open(void *ud)
 {
@@ -560,23 +604,41 @@ static void t_connect(struct rconn *c, void *ud, int res)
         if (mux_new(MUX_CLIENT, (uint32_t)rt->cfg->window, &client_mux_ops, rt, &rt->mux) < 0 ||
             tunnel_init(&rt->tun, rt->mux, &rt->keys, rt->alg, AEAD_C2S, rt->instance,
                         BATCH_FRAMES) < 0 ||
-            ws_client_new(&rt->ws, &wc, &client_ws_events, rt) < 0 || ws_client_start(rt->ws) < 0) {
+            ws_client_new(&rt->ws, &wc, &client_ws_events, rt) < 0 ||
+            (rt->tls_ctx
+                 ? tls_client_new(&rt->tls, rt->tls_ctx, rt->sni, &client_tls_events, rt) < 0 ||
+                       tls_start(rt->tls) < 0
+                 : ws_client_start(rt->ws) < 0)) {
                 fatal(rt, URELAY_EXIT_RUNTIME, "cannot set up the tunnel (out of memory?)");
                 return;
         }
         reactor_timer_start(rt->r, &rt->auth, AUTH_TIMEOUT_MS, auth_timeout, rt);
 }
 
-static void t_recv(struct rconn *c, void *ud, const uint8_t *p, size_t n)
+static void ws_feed(struct crt *rt, const uint8_t *p, size_t n)
 {
-        struct crt *rt = ud;
-        (void)c;
         if (!rt->ws)
                 return;
         int ret = ws_input(rt->ws, p, n);
         if (ret < 0 && rt->state != T_DOWN) {
                 char why[256];
                 snprintf(why, sizeof(why), "%s", ws_strerror(ret));
+                tunnel_down(rt, why);
+        }
+}
+
+static void t_recv(struct rconn *c, void *ud, const uint8_t *p, size_t n)
+{
+        struct crt *rt = ud;
+        (void)c;
+        if (!rt->tls) {
+                ws_feed(rt, p, n);
+                return;
+        }
+        int ret = tls_input(rt->tls, p, n);
+        if (ret < 0 && rt->state != T_DOWN) {
+                char why[512];
+                snprintf(why, sizeof(why), "TLS: %s", tls_last_error(rt->tls));
                 tunnel_down(rt, why);
         }
 }
@@ -607,6 +669,10 @@ static void t_close(struct rconn *c, void *ud)
         if (rt->ws) {
                 ws_free(rt->ws);
                 rt->ws = NULL;
+        }
+        if (rt->tls) {
+                tls_free(rt->tls);
+                rt->tls = NULL;
         }
 }
 
@@ -654,6 +720,8 @@ static int resolve_endpoint(struct crt *rt)
         struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
         char port[8];
 
+        if (rt->cfg->connect.port)
+                return netaddr_to_sockaddr(&rt->cfg->connect, &rt->ep, &rt->ep_len) < 0 ? -1 : 0;
         snprintf(port, sizeof(port), "%u", rt->url.addr.port);
         /* Once, at start: the hot path never resolves. */
         int ret = getaddrinfo(rt->url.addr.host, port, &hints, &res);
@@ -711,6 +779,16 @@ int client_run(const struct config_client *cfg, const uint8_t key[KEY_LEN])
                 return URELAY_EXIT_RUNTIME;
         }
         rt.instance = new_instance();
+        if (netaddr_scheme_tls(rt.url.scheme)) {
+                char err[512];
+                rt.sni = cfg->sni ? cfg->sni : rt.url.addr.host;
+                if (tls_ctx_client_new(&rt.tls_ctx, cfg->ca_file, cfg->insecure, err, sizeof(err)) <
+                    0) {
+                        fprintf(stderr, "urelay client: TLS: %s\n", err);
+                        rt.exit_code = URELAY_EXIT_CONFIG;
+                        goto out;
+                }
+        }
         rt.auth_conf.user = cfg->socks_user;
         rt.auth_conf.password = cfg->socks_password;
         if (resolve_endpoint(&rt) < 0) {
@@ -728,6 +806,8 @@ int client_run(const struct config_client *cfg, const uint8_t key[KEY_LEN])
 out:
         drop_sessions(&rt); /* every open session ends with a reset */
         reactor_free(rt.r);
+        if (rt.tls_ctx)
+                tls_ctx_free(rt.tls_ctx);
         aead_keys_wipe(&rt.keys);
         return rt.exit_code;
 }

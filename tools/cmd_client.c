@@ -28,6 +28,10 @@ static void warn_risky(const struct config_client *cfg)
                                          : ", and without socks_user/socks_password anyone of "
                                            "them can use the relay");
         }
+        if (cfg->insecure)
+                log_warn("--insecure: the exit's TLS certificate is not verified; anyone on the "
+                         "path can read and alter the TLS layer (the batches inside stay "
+                         "encrypted and authenticated)");
         if (cfg->log_level == LOGL_DEBUG)
                 log_warn("debug logging is on: logs may name the hosts you visit");
 }

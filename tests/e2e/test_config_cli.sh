@@ -90,6 +90,12 @@ run 0 "$URELAY" client -c client.json --check --socks 0.0.0.0:1080 --allow-remot
 expect_out 'WARN .*not on loopback'
 expect_out '^config ok: client socks=0.0.0.0:1080 allow_remote_socks=true '
 
+# connect takes an IP, so the dial never depends on DNS.
+run 78 "$URELAY" client -c client.json --check --connect localhost:443
+expect_out -- '--connect: "localhost" is a name; connect takes an IP address'
+run 0 "$URELAY" client -c client.json --check --connect 127.0.0.1:443 --sni relay.test
+expect_out 'connect=127.0.0.1:443 sni=relay.test'
+
 # (Running for real, without --check, is the relay tests' job: test_relay_*.sh.
 # Not here: this config's endpoint names would need the machine's resolver.)
 
