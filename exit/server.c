@@ -40,6 +40,7 @@
 #define GRACE_MS           30000
 #define BATCH_FRAMES       (256 * 1024)
 #define TRANSPORT_HIGH     (4u << 20) /* bytes queued to a client before we stop building */
+#define MAX_INSTANCES      8          /* live client instances per key */
 #define HEARTBEAT_MS       20000      /* ping every tunnel this often... */
 #define SILENCE_MS         60000      /* ...and drop one silent this long */
 
@@ -403,10 +404,21 @@ static struct client *client_get(struct server *srv, size_t key, uint64_t instan
                                  enum aead_alg alg)
 {
         struct client *cl;
+        unsigned same_key = 0;
 
-        for (cl = srv->clients; cl; cl = cl->next)
+        for (cl = srv->clients; cl; cl = cl->next) {
                 if (cl->key == key && cl->instance == instance)
                         return cl;
+                same_key += cl->key == key;
+        }
+        if (same_key >= MAX_INSTANCES) {
+                /* Each instance costs a mux and its batch buffers: a key
+                 * (a user) cannot mint them without bound. Old instances
+                 * go after their grace period. */
+                log_warn("key %s: %u client instances live already; refusing another",
+                         srv->keys[key].id, same_key);
+                return NULL;
+        }
         cl = calloc(1, sizeof(*cl));
         if (!cl)
                 return NULL;

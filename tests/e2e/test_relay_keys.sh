@@ -43,4 +43,18 @@ wait "$PA" || { cat "$TMP/a.out" >&2; fail "client a"; }
 wait "$PB" || { cat "$TMP/b.out" >&2; fail "client b"; }
 echo "two clients, one key: $(cat "$TMP/a.out") / $(cat "$TMP/b.out")"
 [ "$(grep -c 'first authenticated batch' "$TMP/exit.err")" = 2 ] || fail "exit did not see two clients"
+
+# One key may have at most 8 live client instances at the exit (each costs
+# a mux and batch buffers): a, b, the wrong-key one never counted; 6 more
+# fill it, and the 9th is refused like a wrong key (the exit says no more).
+for i in 1 2 3 4 5 6; do start_client "more$i" k; done
+set +e
+timeout 10 "$URELAY" client --socks "127.0.0.1:$(free_port)" --key-file "$TMP/k" \
+  --endpoint "ws://127.0.0.1:$EXIT_PORT/stream" >"$TMP/ninth.out" 2>&1
+rc=$?
+set -e
+[ "$rc" = 2 ] || { cat "$TMP/ninth.out" >&2; fail "9th instance of one key: exit $rc, want 2"; }
+grep -q 'client instances live already' "$TMP/exit.err" || fail "exit did not log the refusal"
+check --sessions 2 --up 256k --down 256k >/dev/null # the 8 are unharmed
+echo "a 9th live instance of one key is refused; the 8 others keep working"
 echo ok
