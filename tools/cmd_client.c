@@ -1,9 +1,8 @@
 /* cmd_client: `urelay client`, the user-side SOCKS5 relay.
  *
- * For now it loads and validates the configuration and the key and, with
- * --check, prints the effective settings. The data path (SOCKS5 server,
- * transports) is the next issue: it plugs in where the "not implemented"
- * message is, with the loaded struct config_client and key in hand.
+ * Loads and checks the configuration and the key; with --check prints the
+ * effective settings, otherwise hands them to the client runtime
+ * (tools/client.c).
  */
 #include <stdio.h>
 

@@ -1,9 +1,8 @@
 /* cmd_exit: `urelay exit`, the server side that dials the targets.
  *
- * For now it loads and validates the configuration and every client key
- * and, with --check, prints the effective settings with one key-id per
- * client. The HTTP server, demux and dialer are the next issue: they plug
- * in where the "not implemented" message is.
+ * Loads and checks the configuration and every client key (one key-id per
+ * client); with --check prints the effective settings, otherwise hands
+ * them to the exit runtime (exit/server.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
