@@ -95,7 +95,8 @@ static int frame_check(const struct frame *f)
                         return FRAME_EFLAGS;
                 break;
         case FRAME_PING:
-                if (f->ping.flags & ~FRAME_PING_PONG)
+                if (f->ping.flags != 0 && f->ping.flags != FRAME_PING_PONG &&
+                    f->ping.flags != FRAME_PING_REWIND)
                         return FRAME_EFLAGS;
                 break;
         }

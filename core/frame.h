@@ -52,8 +52,11 @@ enum frame_rst_reason {
 #define FRAME_ACK_FIN_SEEN 0x02u /* the sender's FIN arrived, after all bytes before it */
 #define FRAME_ACK_FLAGS    (FRAME_ACK_OPENED | FRAME_ACK_FIN_SEEN)
 
-/* PING flags: 0 = ping, 1 = pong (echoes the token). */
-#define FRAME_PING_PONG 0x01u
+/* PING flags: 0 = ping, 1 = pong (echoes the token), 2 = ping that also
+ * asks the receiver to resend everything not yet acknowledged (the sender
+ * lost batches of the receiver's: a failed POST, a dropped connection). */
+#define FRAME_PING_PONG   0x01u
+#define FRAME_PING_REWIND 0x02u
 
 /* Limits. */
 #define FRAME_MAX_DATA 65536u /* DATA payload, bytes */
@@ -121,7 +124,7 @@ struct frame {
                         uint32_t window; /* the sender may send up to acked + window */
                 } ack;
                 struct {
-                        uint8_t flags; /* 0 ping, FRAME_PING_PONG pong */
+                        uint8_t flags; /* 0 ping, FRAME_PING_PONG pong, FRAME_PING_REWIND */
                         uint64_t token;
                 } ping;
         };

@@ -548,6 +548,10 @@ static void dispatch(struct mux *m, const struct frame *f)
                                 m->ops->on_pong(m->ud, f->ping.token);
                 } else {
                         struct frame p = *f;
+                        if (f->ping.flags & FRAME_PING_REWIND) {
+                                m->st.rewinds++;
+                                mux_rewind(m);
+                        }
                         p.ping.flags = FRAME_PING_PONG;
                         (void)ctl_push(m, &p, true);
                 }
@@ -1002,6 +1006,16 @@ void mux_rewind(struct mux *m)
                         sched(s);
                 }
         }
+}
+
+int mux_recover(struct mux *m, uint64_t token)
+{
+        struct frame f = {.type = FRAME_PING};
+
+        mux_rewind(m);
+        f.ping.flags = FRAME_PING_REWIND;
+        f.ping.token = token;
+        return ctl_push(m, &f, false);
 }
 
 int mux_ping(struct mux *m, uint64_t token)

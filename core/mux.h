@@ -122,6 +122,7 @@ struct mux_stats {
         uint64_t unknown_sid;  /* frames naming a sid neither live nor remembered */
         uint64_t ctl_dropped;  /* answers dropped over MUX_CTL_ANSWERS */
         uint64_t open_refused; /* OPENs over the session cap */
+        uint64_t rewinds;      /* the peer asked us to resend (PING with REWIND) */
 };
 
 /* Creates a mux. <window> is W per direction per session, within
@@ -186,6 +187,11 @@ int mux_build(struct mux *m, uint8_t *out, size_t cap, size_t *len);
  * acknowledged is sent again, unacknowledged OPENs and FINs included, and
  * every live session re-sends its ACK. */
 void mux_rewind(struct mux *m);
+/* Batches were lost both ways (a failed POST: its frames and maybe its
+ * answer): mux_rewind() here, and a PING with FRAME_PING_REWIND so that the
+ * peer resends what it had not seen acknowledged. Duplicates are dropped by
+ * offset at both ends. Returns 0 or -ENOMEM. */
+int mux_recover(struct mux *m, uint64_t token);
 bool mux_has_pending(const struct mux *m);
 /* Queues a PING with <token>. Returns 0 or -ENOMEM. */
 int mux_ping(struct mux *m, uint64_t token);

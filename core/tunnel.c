@@ -92,6 +92,11 @@ int tunnel_next_batch(struct tunnel *t, const uint8_t **msg, size_t *len)
         return seal(t, frames_len, msg, len);
 }
 
+int tunnel_empty_batch(struct tunnel *t, const uint8_t **msg, size_t *len)
+{
+        return seal(t, 0, msg, len);
+}
+
 int tunnel_deliver(struct tunnel *t, const struct batch_meta *meta, const uint8_t *frames,
                    size_t len, uint64_t now_ms)
 {

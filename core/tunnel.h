@@ -52,6 +52,10 @@ void tunnel_free(struct tunnel *t);
  * is nothing to send, or a negative error. */
 int tunnel_next_batch(struct tunnel *t, const uint8_t **msg, size_t *len);
 
+/* Seals a batch without frames (a long poll's request or empty answer):
+ * authenticated like any other. Returns 1 with the batch, or an error. */
+int tunnel_empty_batch(struct tunnel *t, const uint8_t **msg, size_t *len);
+
 /* Client side: opens a batch from the exit and feeds its frames to the mux.
  * Returns 0 (a replay counts as 0), or a negative error when the batch is
  * not authentic or its frames break the protocol: the caller drops the

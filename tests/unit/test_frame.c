@@ -395,7 +395,7 @@ Test(frame, unknown_flag_bits)
                 out[5] = (uint8_t)(1u << bit | FRAME_ACK_OPENED);
                 cr_assert_eq(decode_exact(out, used), FRAME_EFLAGS, "ACK bit %d", bit);
         }
-        for (int bit = 1; bit < 8; bit++) {
+        for (int bit = 2; bit < 8; bit++) {
                 p.ping.flags = (uint8_t)(1u << bit);
                 cr_assert_eq(frame_encode(&p, out, sizeof(out), &used), FRAME_EFLAGS);
                 p.ping.flags = 0;
@@ -403,6 +403,15 @@ Test(frame, unknown_flag_bits)
                 out[1] = (uint8_t)(1u << bit);
                 cr_assert_eq(decode_exact(out, used), FRAME_EFLAGS, "PING bit %d", bit);
         }
+        /* REWIND is a ping's flag: a pong that asks for a rewind is not a
+         * thing. */
+        p.ping.flags = FRAME_PING_REWIND;
+        cr_assert_eq(frame_encode(&p, out, sizeof(out), &used), 0);
+        cr_assert_eq(decode_exact(out, used), 0);
+        p.ping.flags = FRAME_PING_REWIND | FRAME_PING_PONG;
+        cr_assert_eq(frame_encode(&p, out, sizeof(out), &used), FRAME_EFLAGS);
+        out[1] = FRAME_PING_REWIND | FRAME_PING_PONG;
+        cr_assert_eq(decode_exact(out, used), FRAME_EFLAGS);
 }
 
 Test(frame, rst_reasons)

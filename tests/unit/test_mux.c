@@ -69,6 +69,7 @@ static struct h {
         bool client_waits_opened;                /* SOCKS without optimistic mode */
         uint8_t reject_reason;                   /* exit rejects every OPEN with this */
         unsigned rewinds, batches;
+        bool recover_by_ping; /* a drop: mux_recover() at the client only */
 } H;
 
 static struct side *side_of(void *ud)
@@ -370,7 +371,12 @@ static void step(void)
         build_all(&H.ex, &H.s2c);
         bool d1 = deliver(&H.c2s, &H.ex);
         bool d2 = deliver(&H.s2c, &H.cli);
-        if (d1 || d2) {
+        if ((d1 || d2) && H.recover_by_ping) {
+                /* As the post transport does: only the client learns of
+                 * the loss, and tells the exit with a PING. */
+                cr_assert_eq(mux_recover(H.cli.m, H.rewinds), 0);
+                H.rewinds++;
+        } else if (d1 || d2) {
                 mux_rewind(H.cli.m);
                 mux_rewind(H.ex.m);
                 H.rewinds++;
@@ -484,6 +490,28 @@ Test(mux, reordered_duplicated_and_dropped_batches)
         cr_assert_gt(H.rewinds, 0, "the test must drop something");
         cr_assert_gt(cs.bytes_retx + es.bytes_retx, 0);
         cr_assert_gt(cs.dup_bytes + es.dup_bytes, 0, "duplicates were dropped, not delivered");
+        h_fini();
+}
+
+Test(mux, client_recovery_ping_makes_the_exit_resend)
+{
+        struct mux_stats es;
+
+        h_init();
+        H.reorder_pct = 30;
+        H.drop_pct = 5;
+        H.cap = 32 * 1024;
+        H.recover_by_ping = true;
+        H.c2s_len = 500000;
+        H.s2c_len = 900000;
+        for (int i = 0; i < 8; i++)
+                h_open();
+        run(40000);
+        check_all_clean(8);
+        mux_get_stats(H.ex.m, &es);
+        cr_assert_gt(H.rewinds, 0, "the test must drop something");
+        cr_assert_gt(es.rewinds, 0, "the exit rewound on the client's request");
+        cr_assert_gt(es.bytes_retx, 0, "the exit resent what it had lost");
         h_fini();
 }
 
@@ -986,5 +1014,27 @@ Test(mux, ping_is_answered_with_pong)
         cr_assert(find_frame(region, len, FRAME_PING, 0, 0, &f));
         cr_assert_eq(f.ping.flags, FRAME_PING_PONG);
         cr_assert_eq(f.ping.token, 0x1234);
+        h_fini();
+}
+
+Test(mux, recover_sends_a_rewind_ping_answered_with_pong)
+{
+        static uint8_t region[4096];
+        size_t len;
+        struct frame f;
+        struct mux_stats st;
+
+        h_init();
+        cr_assert_eq(mux_recover(H.cli.m, 77), 0);
+        cr_assert_eq(mux_build(H.cli.m, region, sizeof(region), &len), 0);
+        cr_assert(find_frame(region, len, FRAME_PING, 0, 0, &f));
+        cr_assert_eq(f.ping.flags, FRAME_PING_REWIND);
+        cr_assert_eq(mux_input(H.ex.m, region, len), 0);
+        mux_get_stats(H.ex.m, &st);
+        cr_assert_eq(st.rewinds, 1);
+        cr_assert_eq(mux_build(H.ex.m, region, sizeof(region), &len), 0);
+        cr_assert(find_frame(region, len, FRAME_PING, 0, 0, &f));
+        cr_assert_eq(f.ping.flags, FRAME_PING_PONG, "the answer is a plain pong");
+        cr_assert_eq(f.ping.token, 77);
         h_fini();
 }
