@@ -11,6 +11,7 @@
 #include "core/stream.h"
 #include "core/mux.h"
 #include "transport/http1.h"
+#include "transport/http1_msg.h"
 #include "core/socks5.h"
 #include "core/replay.h"
 #include "transport/ws.h"
@@ -70,6 +71,10 @@ static const struct code codes[] = {
     {"HTTP1_ECLDUP", HTTP1_ECLDUP, http1_strerror},
     {"HTTP1_ECL", HTTP1_ECL, http1_strerror},
     {"HTTP1_EHOST", HTTP1_EHOST, http1_strerror},
+    {"HTTP1_MSG_ETOOBIG", HTTP1_MSG_ETOOBIG, http1_msg_strerror},
+    {"HTTP1_MSG_ECHUNK", HTTP1_MSG_ECHUNK, http1_msg_strerror},
+    {"HTTP1_MSG_ETE", HTTP1_MSG_ETE, http1_msg_strerror},
+    {"HTTP1_MSG_ETRUNCATED", HTTP1_MSG_ETRUNCATED, http1_msg_strerror},
     {"SOCKS5_EVERSION", SOCKS5_EVERSION, socks5_strerror},
     {"SOCKS5_ENOMETHODS", SOCKS5_ENOMETHODS, socks5_strerror},
     {"SOCKS5_ENOMETHOD", SOCKS5_ENOMETHOD, socks5_strerror},
