@@ -95,6 +95,11 @@ struct config_client {
         struct config_list endpoints; /* struct netaddr_url */
         struct netaddr connect;       /* dial address override; port 0 = unset */
         char *sni;                    /* TLS name; NULL = the URL's host */
+        char *host;                   /* Host header; NULL = from the URL */
+        bool text;                    /* post: base64 text bodies */
+        int64_t workers;              /* post: data requests in flight */
+        int64_t request_timeout;      /* post: seconds */
+        int64_t max_redirects;        /* post */
         char *ca_file;                /* NULL = system CAs */
         bool insecure;                /* skip TLS verification */
         int cipher;                   /* enum config_cipher */
@@ -113,7 +118,9 @@ struct config_exit {
         int64_t max_sessions;
         int64_t max_sessions_per_client;
         struct config_list dns_servers; /* struct netaddr; empty: /etc/resolv.conf */
-        int log_level;                  /* enum log_level */
+        int64_t long_poll;              /* seconds a POST /tunnel is held */
+        int64_t post_coalesce_ms;
+        int log_level; /* enum log_level */
 };
 
 extern const struct config_schema config_client_schema;

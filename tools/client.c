@@ -8,6 +8,7 @@
  * with the OPEN.
  */
 #include "tools/client.h"
+#include "tools/client_priv.h"
 
 #include "core/aead.h"
 #include "core/frame.h"
@@ -35,62 +36,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CONNECT_TIMEOUT_MS 10000
-#define AUTH_TIMEOUT_MS    5000
-#define BACKOFF_MIN_MS     500
-#define BACKOFF_MAX_MS     30000
-#define BATCH_FRAMES       (256 * 1024)
-#define TUNNEL_HIGH        (4u << 20)
-
-enum tstate { T_DOWN, T_CONNECTING, T_HANDSHAKE, T_PROVING, T_UP };
-
-struct crt;
-
-struct app {
-        struct crt *rt;
-        struct app *prev, *next;
-        struct rconn *c;
-        struct socks5 hs;
-        struct msess *s;
-        struct sockpipe pipe;
-        int relaying; /* pipe in use */
-        int replied;  /* SOCKS5 reply sent */
-};
-
-struct crt {
-        const struct config_client *cfg;
-        struct reactor *r;
-        struct aead_keys keys;
-        enum aead_alg alg;
-        uint64_t instance;
-        struct netaddr_url url;
-        struct sockaddr_storage ep;
-        socklen_t ep_len;
-        char ep_name[512];
-        char host_header[NETADDR_HOST_MAX + 10];
-        enum tstate state;
-        struct rconn *tc;
-        struct tls_ctx *tls_ctx; /* wss:// */
-        struct tls *tls;
-        const char *sni;
-        struct ws *ws;
-        struct mux *mux;
-        struct tunnel tun;
-        int proven; /* the endpoint has answered an authenticated batch */
-        int ready_printed;
-        unsigned backoff_ms;
-        struct timer retry, auth, flush, heartbeat;
-        uint64_t last_rx_ms; /* anything heard from the exit */
-        struct rconn *listener;
-        struct app *apps;
-        struct socks5_auth auth_conf;
-        struct sigwatch sig;
-        int exit_code, stopping;
-};
+#define AUTH_TIMEOUT_MS 5000
+#define BACKOFF_MIN_MS  500
+#define BACKOFF_MAX_MS  30000
+#define BATCH_FRAMES    (256 * 1024)
+#define TUNNEL_HIGH     (4u << 20)
 
 static void tunnel_connect(struct crt *rt);
 
-static void fatal(struct crt *rt, int code, const char *msg)
+void client_fatal(struct crt *rt, int code, const char *msg)
 {
         if (rt->stopping)
                 return; /* the first cause is the one worth telling */
@@ -107,6 +61,10 @@ static void flush(struct crt *rt)
         const uint8_t *msg;
         size_t len;
 
+        if (rt->post) {
+                post_kick(rt->post);
+                return;
+        }
         while (rt->state >= T_PROVING && reactor_conn_queued(rt->tc) < TUNNEL_HIGH) {
                 int ret = tunnel_next_batch(&rt->tun, &msg, &len);
                 if (ret <= 0) {
@@ -419,7 +377,7 @@ static void tunnel_down(struct crt *rt, const char *why)
                                  "%s answered, but not as an urelay exit (%s): check the "
                                  "endpoint URL",
                                  rt->ep_name, why);
-                fatal(rt, URELAY_EXIT_REJECTED, msg);
+                client_fatal(rt, URELAY_EXIT_REJECTED, msg);
                 return;
         }
         rt->state = T_DOWN;
@@ -526,15 +484,16 @@ static void proven(struct crt *rt)
         log_info("tunnel to %s is up%s", rt->ep_name, rt->proven ? " again" : "");
         rt->proven = 1;
         rt->last_rx_ms = reactor_now_ms(rt->r);
-        reactor_timer_start(rt->r, &rt->heartbeat, (uint64_t)rt->cfg->heartbeat * 1000,
-                            heartbeat_tick, rt);
+        if (!rt->post) /* the post link keeps its own heartbeat */
+                reactor_timer_start(rt->r, &rt->heartbeat, (uint64_t)rt->cfg->heartbeat * 1000,
+                                    heartbeat_tick, rt);
         if (!rt->listener) {
                 ret = socks_listen(rt);
                 netaddr_format(&rt->cfg->socks, a, sizeof(a));
                 if (ret < 0) {
                         char msg[512];
                         snprintf(msg, sizeof(msg), "cannot listen on %s: %s", a, strerror(-ret));
-                        fatal(rt, URELAY_EXIT_RUNTIME, msg);
+                        client_fatal(rt, URELAY_EXIT_RUNTIME, msg);
                         return;
                 }
         }
@@ -547,22 +506,30 @@ static void proven(struct crt *rt)
         flush(rt);
 }
 
-static void ws_message(void *ud, const uint8_t *p, size_t n)
+int client_batch_in(struct crt *rt, const uint8_t *p, size_t n)
 {
-        struct crt *rt = ud;
         int ret = tunnel_receive(&rt->tun, p, n, tunnel_wall_ms());
 
+        if (ret < 0)
+                return ret;
         rt->last_rx_ms = reactor_now_ms(rt->r);
-        if (ret < 0) {
-                log_error("a batch from %s did not authenticate (%s): dropping the tunnel",
-                          rt->ep_name, batch_strerror(ret));
-                tunnel_down(rt, "a batch that did not authenticate");
-                return;
-        }
         if (rt->state == T_PROVING && rt->tun.stats.batches_in > 0)
                 proven(rt);
         else
                 flush(rt);
+        return 0;
+}
+
+static void ws_message(void *ud, const uint8_t *p, size_t n)
+{
+        struct crt *rt = ud;
+        int ret = client_batch_in(rt, p, n);
+
+        if (ret < 0) {
+                log_error("a batch from %s did not authenticate (%s): dropping the tunnel",
+                          rt->ep_name, batch_strerror(ret));
+                tunnel_down(rt, "a batch that did not authenticate");
+        }
 }
 
 static void ws_closed(void *ud, uint16_t code)
@@ -586,6 +553,19 @@ static void auth_timeout(struct timer *t, void *arg)
         tunnel_down(arg, "no authenticated answer to our first batch within 5 s");
 }
 
+int client_tunnel_setup(struct crt *rt)
+{
+        if (mux_new(MUX_CLIENT, (uint32_t)rt->cfg->window, &client_mux_ops, rt, &rt->mux) < 0)
+                return -ENOMEM;
+        if (tunnel_init(&rt->tun, rt->mux, &rt->keys, rt->alg, AEAD_C2S, rt->instance,
+                        BATCH_FRAMES) < 0) {
+                mux_free(rt->mux);
+                rt->mux = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
 static void t_connect(struct rconn *c, void *ud, int res)
 {
         struct crt *rt = ud;
@@ -601,15 +581,12 @@ static void t_connect(struct rconn *c, void *ud, int res)
         int one = 1;
         setsockopt(reactor_conn_fd(c), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         rt->state = T_HANDSHAKE;
-        if (mux_new(MUX_CLIENT, (uint32_t)rt->cfg->window, &client_mux_ops, rt, &rt->mux) < 0 ||
-            tunnel_init(&rt->tun, rt->mux, &rt->keys, rt->alg, AEAD_C2S, rt->instance,
-                        BATCH_FRAMES) < 0 ||
-            ws_client_new(&rt->ws, &wc, &client_ws_events, rt) < 0 ||
+        if (client_tunnel_setup(rt) < 0 || ws_client_new(&rt->ws, &wc, &client_ws_events, rt) < 0 ||
             (rt->tls_ctx
                  ? tls_client_new(&rt->tls, rt->tls_ctx, rt->sni, &client_tls_events, rt) < 0 ||
                        tls_start(rt->tls) < 0
                  : ws_client_start(rt->ws) < 0)) {
-                fatal(rt, URELAY_EXIT_RUNTIME, "cannot set up the tunnel (out of memory?)");
+                client_fatal(rt, URELAY_EXIT_RUNTIME, "cannot set up the tunnel (out of memory?)");
                 return;
         }
         reactor_timer_start(rt->r, &rt->auth, AUTH_TIMEOUT_MS, auth_timeout, rt);
@@ -736,8 +713,7 @@ static int resolve_endpoint(struct crt *rt)
         return 0;
 }
 
-/* Host header: the name, bracketed if IPv6, with the port unless default. */
-static void host_header(const struct netaddr_url *u, char *out, size_t len)
+void client_host_header(const struct netaddr_url *u, char *out, size_t len)
 {
         int v6 = strchr(u->addr.host, ':') != NULL;
         int tls = netaddr_scheme_tls(u->scheme);
@@ -771,7 +747,10 @@ int client_run(const struct config_client *cfg, const uint8_t key[KEY_LEN])
         }
         rt.url = ((const struct netaddr_url *)cfg->endpoints.v)[0];
         netaddr_url_format(&rt.url, rt.ep_name, sizeof(rt.ep_name));
-        host_header(&rt.url, rt.host_header, sizeof(rt.host_header));
+        if (cfg->host)
+                snprintf(rt.host_header, sizeof(rt.host_header), "%s", cfg->host);
+        else
+                client_host_header(&rt.url, rt.host_header, sizeof(rt.host_header));
         rt.alg =
             cfg->cipher == CONFIG_CIPHER_CHACHA20_POLY1305 ? AEAD_CHACHA20POLY1305 : AEAD_AES256GCM;
         if (aead_keys_derive(&rt.keys, key) < 0) {
@@ -799,11 +778,23 @@ int client_run(const struct config_client *cfg, const uint8_t key[KEY_LEN])
                 rt.exit_code = URELAY_EXIT_RUNTIME;
                 goto out;
         }
-        tunnel_connect(&rt);
+        if (rt.url.scheme == NETADDR_HTTP || rt.url.scheme == NETADDR_HTTPS) {
+                if (client_tunnel_setup(&rt) < 0 || post_new(&rt, &rt.post) < 0) {
+                        rt.exit_code = URELAY_EXIT_RUNTIME;
+                        goto out;
+                }
+                post_start(rt.post);
+        } else {
+                tunnel_connect(&rt);
+        }
         if (reactor_run(rt.r) < 0)
                 rt.exit_code = URELAY_EXIT_RUNTIME;
         sigwatch_stop(&rt.sig);
 out:
+        if (rt.post) {
+                post_log_stats(rt.post);
+                post_free(rt.post); /* before the sessions: nothing more is sent */
+        }
         drop_sessions(&rt); /* every open session ends with a reset */
         reactor_free(rt.r);
         if (rt.tls_ctx)

@@ -47,15 +47,35 @@ start_exit() {
   wait_line "$TMP/$name.out" '^urelay exit: ready' 10
 }
 
-# start_client NAME KEY ARGS...: sets SOCKS_PORT, CLIENT_PID.
+# start_client NAME KEY ARGS...: sets SOCKS_PORT, CLIENT_PID. The endpoint
+# is $ENDPOINT when set, else the exit's ws://.../stream.
 start_client() {
   local name=$1 key=$2; shift 2
   SOCKS_PORT=$(free_port)
   "$URELAY" client --socks "127.0.0.1:$SOCKS_PORT" --key-file "$TMP/$key" \
-    --endpoint "ws://127.0.0.1:$EXIT_PORT/stream" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+    --endpoint "${ENDPOINT:-ws://127.0.0.1:$EXIT_PORT/stream}" "$@" \
+    >"$TMP/$name.out" 2>"$TMP/$name.err" &
   CLIENT_PID=$!
   PIDS+=($CLIENT_PID)
   wait_line "$TMP/$name.out" '^urelay client: ready' 10
+}
+
+# start_forwarder NAME ARGS...: a `urelay forwarder` in front of the exit;
+# sets FWD_PORT, FWD_PID.
+start_forwarder() {
+  local name=$1; shift
+  FWD_PORT=$(free_port)
+  "$URELAY" forwarder --listen "127.0.0.1:$FWD_PORT" --exit "http://127.0.0.1:$EXIT_PORT/tunnel" \
+    "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+  FWD_PID=$!
+  PIDS+=($FWD_PID)
+  wait_line "$TMP/$name.out" '^urelay forwarder: ready' 10
+}
+
+# stop NAME PID: SIGTERM, and the process must exit 0.
+stop() {
+  kill -TERM "$2"
+  wait "$2" || fail "$1 exited $?"
 }
 
 # check RELAYCHECK-ARGS...: a transfer through $SOCKS_PORT that must be byte-exact.

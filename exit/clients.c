@@ -1,0 +1,400 @@
+/* clients: the exit's per-client demux; see server_priv.h.
+ *
+ * An authenticated batch names its client: (key, instance id). Each client
+ * has its own mux, so a frame can only ever name that client's sessions
+ * (BRIEF §5), and its own upstream connections, dialed through the dialer
+ * and relayed by core/sockpipe.
+ */
+#include "exit/server_priv.h"
+
+#include "core/frame.h"
+#include "core/log.h"
+#include "core/mux.h"
+#include "core/sockpipe.h"
+#include "exit/dialer.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DIAL_TIMEOUT_MS 10000
+#define BATCH_FRAMES    (256 * 1024)
+
+/* An upstream connection being dialed or relayed for one session. */
+struct upstream {
+        struct client *cl; /* NULL once the client is gone */
+        struct upstream *prev, *next;
+        struct msess *s;
+        struct dial *dial; /* while dialing */
+        struct sockpipe pipe;
+        int piped;
+};
+
+static void client_free(struct client *cl)
+{
+        struct server *srv = cl->srv;
+
+        for (struct client **p = &srv->clients; *p; p = &(*p)->next) {
+                if (*p == cl) {
+                        *p = cl->next;
+                        break;
+                }
+        }
+        reactor_timer_stop(srv->r, &cl->flush);
+        reactor_timer_stop(srv->r, &cl->grace);
+        if (cl->ws)
+                cl->ws->cl = NULL;
+        while (cl->polls) {
+                struct hconn *h = cl->polls;
+                cl->polls = h->poll_next;
+                h->cl = NULL;
+                hconn_abort(h);
+        }
+        /* mux_free calls nothing back: abort every upstream here (RST). */
+        while (cl->ups) {
+                struct upstream *u = cl->ups;
+                cl->ups = u->next;
+                u->cl = NULL;
+                if (u->dial) {
+                        dialer_cancel(u->dial);
+                        free(u);
+                } else if (u->piped) {
+                        sockpipe_abort(&u->pipe);
+                } else {
+                        free(u);
+                }
+        }
+        mux_free(cl->mux);
+        tunnel_free(&cl->tun);
+        free(cl);
+}
+
+void clients_free_all(struct server *srv)
+{
+        while (srv->clients)
+                client_free(srv->clients);
+}
+
+static void grace_over(struct timer *t, void *arg)
+{
+        struct client *cl = arg;
+
+        (void)t;
+        log_info("client %s/%016llx: no transport for %u s, closing its sessions",
+                 cl->srv->keys[cl->key].id, (unsigned long long)cl->instance, GRACE_MS / 1000);
+        client_free(cl);
+}
+
+void client_transport_changed(struct client *cl)
+{
+        struct reactor *r = cl->srv->r;
+
+        if (cl->ws || cl->polls)
+                reactor_timer_stop(r, &cl->grace);
+        else if (!timer_armed(&cl->grace))
+                reactor_timer_start(r, &cl->grace, GRACE_MS, grace_over, cl);
+}
+
+void client_flush(struct client *cl)
+{
+        if (cl->ws)
+                ws_stream_flush(cl->ws);
+        if (cl->polls)
+                post_tunnel_flush(cl);
+}
+
+static void flush_timer(struct timer *t, void *arg)
+{
+        (void)t;
+        client_flush(arg);
+}
+
+void client_sched_flush(struct client *cl)
+{
+        /* A WebSocket sends at once (what one loop turn gathered); answers
+         * to held POSTs may wait a little to carry more. */
+        uint64_t delay = cl->ws ? 0 : (uint64_t)cl->srv->cfg->post_coalesce_ms;
+
+        if (!timer_armed(&cl->flush))
+                reactor_timer_start(cl->srv->r, &cl->flush, delay, flush_timer, cl);
+}
+
+/* ---- upstream sessions (mux callbacks) ---- */
+
+static void up_link(struct client *cl, struct upstream *u)
+{
+        u->cl = cl;
+        u->prev = NULL;
+        u->next = cl->ups;
+        if (cl->ups)
+                cl->ups->prev = u;
+        cl->ups = u;
+}
+
+/* Unlinks and frees <u>. */
+static void up_drop(struct upstream *u)
+{
+        if (u->cl) {
+                if (u->prev)
+                        u->prev->next = u->next;
+                else
+                        u->cl->ups = u->next;
+                if (u->next)
+                        u->next->prev = u->prev;
+        }
+        free(u);
+}
+
+static void up_free(struct sockpipe *p)
+{
+        up_drop((struct upstream *)((char *)p - offsetof(struct upstream, pipe)));
+}
+
+static void up_recv(struct rconn *c, void *ud, const uint8_t *d, size_t n)
+{
+        (void)c;
+        sockpipe_recv(&((struct upstream *)ud)->pipe, d, n);
+}
+static void up_eof(struct rconn *c, void *ud)
+{
+        (void)c;
+        sockpipe_eof(&((struct upstream *)ud)->pipe);
+}
+static void up_drain(struct rconn *c, void *ud)
+{
+        (void)c;
+        sockpipe_drain(&((struct upstream *)ud)->pipe);
+}
+static void up_error(struct rconn *c, void *ud, int err)
+{
+        (void)c;
+        sockpipe_error(&((struct upstream *)ud)->pipe, err);
+}
+static void up_close(struct rconn *c, void *ud)
+{
+        (void)c;
+        sockpipe_conn_closed(&((struct upstream *)ud)->pipe);
+}
+
+static const struct rconn_ops up_ops = {
+    .on_recv = up_recv,
+    .on_eof = up_eof,
+    .on_drain = up_drain,
+    .on_error = up_error,
+    .on_close = up_close,
+};
+
+static void dialed(void *arg, const struct dial_result *res)
+{
+        struct upstream *u = arg;
+        struct rconn *c;
+        int fd = res->fd;
+
+        u->dial = NULL;
+        if (res->reason) {
+                log_debug("dial failed: %s%s", frame_rst_name(res->reason),
+                          res->suppressed ? " (target in back-off)" : "");
+                mux_reject(u->s, res->reason);
+                up_drop(u);
+                return;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        if (reactor_conn_add(u->cl->srv->r, fd, &up_ops, u, &c) < 0) {
+                close(fd);
+                mux_reject(u->s, FRAME_RST_CAP);
+                up_drop(u);
+                return;
+        }
+        sockpipe_init(&u->pipe, c, u->s, up_free);
+        u->piped = 1;
+        mux_accept(u->s);
+}
+
+/* Live sessions over every client: the global cap. The per-client cap is
+ * the mux's own (mux_set_max_sessions). */
+static size_t sessions_open(const struct server *srv)
+{
+        struct mux_stats st;
+        size_t n = 0;
+
+        for (const struct client *cl = srv->clients; cl; cl = cl->next) {
+                mux_get_stats(cl->mux, &st);
+                n += st.sessions_open;
+        }
+        return n;
+}
+
+static void m_open(void *ud, struct msess *s, const struct frame_target *t)
+{
+        struct client *cl = ud;
+        struct server *srv = cl->srv;
+        struct upstream *u;
+
+        /* This session already counts among the open ones. */
+        if (srv->stopping || sessions_open(srv) > (size_t)srv->cfg->max_sessions) {
+                mux_reject(s, FRAME_RST_CAP);
+                return;
+        }
+        u = calloc(1, sizeof(*u));
+        if (!u) {
+                mux_reject(s, FRAME_RST_CAP);
+                return;
+        }
+        up_link(cl, u);
+        u->s = s;
+        mux_set_ud(s, u);
+        if (dialer_dial(srv->dialer, t, DIAL_TIMEOUT_MS, dialed, u, &u->dial) < 0) {
+                mux_reject(s, FRAME_RST_GENERAL);
+                up_drop(u);
+        }
+}
+
+static void m_data(void *ud, struct msess *s, const uint8_t *p, size_t n)
+{
+        struct upstream *u = mux_ud(s);
+        (void)ud;
+        if (u && u->piped)
+                sockpipe_data(&u->pipe, p, n);
+}
+
+static void m_fin(void *ud, struct msess *s)
+{
+        struct upstream *u = mux_ud(s);
+        (void)ud;
+        if (u && u->piped)
+                sockpipe_fin(&u->pipe);
+}
+
+static void m_writable(void *ud, struct msess *s)
+{
+        struct upstream *u = mux_ud(s);
+        (void)ud;
+        if (u && u->piped)
+                sockpipe_writable(&u->pipe);
+}
+
+static void m_reset(void *ud, struct msess *s, uint8_t reason)
+{
+        struct upstream *u = mux_ud(s);
+        (void)ud;
+        if (u && u->piped)
+                sockpipe_reset(&u->pipe, reason);
+}
+
+static void m_closed(void *ud, struct msess *s)
+{
+        struct upstream *u = mux_ud(s);
+
+        (void)ud;
+        if (!u)
+                return;
+        mux_set_ud(s, NULL);
+        if (u->dial) {
+                /* The client reset the session while we were dialing. */
+                dialer_cancel(u->dial);
+                up_drop(u);
+        } else if (u->piped) {
+                sockpipe_sess_closed(&u->pipe);
+        }
+}
+
+static void m_pending(void *ud)
+{
+        client_sched_flush(ud);
+}
+
+static const struct mux_ops exit_mux_ops = {
+    .on_open = m_open,
+    .on_data = m_data,
+    .on_fin = m_fin,
+    .on_writable = m_writable,
+    .on_reset = m_reset,
+    .on_closed = m_closed,
+    .on_pending = m_pending,
+};
+
+static struct client *client_get(struct server *srv, size_t key, uint64_t instance,
+                                 enum aead_alg alg)
+{
+        struct client *cl;
+        unsigned same_key = 0;
+
+        for (cl = srv->clients; cl; cl = cl->next) {
+                if (cl->key == key && cl->instance == instance)
+                        return cl;
+                same_key += cl->key == key;
+        }
+        if (same_key >= MAX_INSTANCES) {
+                /* Each instance costs a mux and its batch buffers: a key
+                 * (a user) cannot mint them without bound. Old instances
+                 * go after their grace period. */
+                log_warn("key %s: %u client instances live already; refusing another",
+                         srv->keys[key].id, same_key);
+                return NULL;
+        }
+        cl = calloc(1, sizeof(*cl));
+        if (!cl)
+                return NULL;
+        cl->srv = srv;
+        cl->key = key;
+        cl->instance = instance;
+        if (mux_new(MUX_EXIT, MUX_DEFAULT_WINDOW, &exit_mux_ops, cl, &cl->mux) < 0) {
+                free(cl);
+                return NULL;
+        }
+        if (tunnel_init(&cl->tun, cl->mux, &srv->keys[key].keys, alg, AEAD_S2C, instance,
+                        BATCH_FRAMES) < 0) {
+                mux_free(cl->mux);
+                free(cl);
+                return NULL;
+        }
+        mux_set_max_sessions(cl->mux, (uint32_t)srv->cfg->max_sessions_per_client);
+        cl->next = srv->clients;
+        srv->clients = cl;
+        log_info("client %s/%016llx: first authenticated batch", srv->keys[key].id,
+                 (unsigned long long)instance);
+        return cl;
+}
+
+struct client *clients_deliver(struct server *srv, struct hconn *h, const uint8_t *p, size_t n)
+{
+        uint8_t id[AEAD_KEY_ID_LEN];
+        struct batch_meta meta;
+        const uint8_t *frames;
+        size_t frames_len, k;
+        struct client *cl;
+        int ret;
+
+        ret = batch_peek_key_id(p, n, id);
+        for (k = 0; ret == 0 && k < srv->nkeys; k++)
+                if (aead_ct_equal(id, srv->keys[k].keys.key_id, sizeof(id)))
+                        break;
+        if (ret == 0 && k == srv->nkeys)
+                ret = BATCH_EKEYID;
+        if (ret == 0)
+                ret = batch_open(&srv->keys[k].opener, p, n, srv->scratch, BATCH_MAX, &meta,
+                                 &frames, &frames_len);
+        if (ret < 0) {
+                /* Same answer whatever failed. */
+                srv->st.refused_batches++;
+                log_debug("refused a batch: %s", batch_strerror(ret));
+                return NULL;
+        }
+        if (h->cl && (h->cl->key != k || h->cl->instance != meta.instance_id))
+                return NULL; /* one connection carries one client */
+        cl = h->cl ? h->cl : client_get(srv, k, meta.instance_id, meta.alg);
+        if (!cl)
+                return NULL;
+        ret = tunnel_deliver(&cl->tun, &meta, frames, frames_len, tunnel_wall_ms());
+        if (ret < 0) {
+                srv->st.refused_batches++;
+                log_info("client %s/%016llx: batch refused (%d)", srv->keys[k].id,
+                         (unsigned long long)meta.instance_id, ret);
+                client_transport_changed(cl); /* a new client starts its grace */
+                return NULL;
+        }
+        return cl;
+}

@@ -1,0 +1,750 @@
+/* client_post: the client half of the post transport; see client_priv.h.
+ *
+ * A pool of workers, each one request at a time over its own keep-alive
+ * HTTP/1.1 connection (TLS for https://). A request carries one batch up and
+ * its answer one batch down; the exit holds a request until it has
+ * something to say (a long poll). Up to `workers` requests carry frames at
+ * once, and one more, frameless, is kept at the exit while sessions are
+ * open so downstream bytes always have a way back. Several requests may
+ * carry one session at once: offsets make that safe, and the batch size is
+ * the window over the workers so that they do.
+ *
+ * A request fails on a connection error, its timeout, a status that is
+ * neither 200 nor a redirect, or an answer that is not an authentic batch.
+ * Its frames, and those of the answer it may have lost, are then sent again
+ * (mux_recover: resend here, and a PING REWIND asks the exit to resend);
+ * duplicates are dropped by offset. Consecutive failures back off. Before
+ * the endpoint has ever answered with an authentic batch, an answer that is
+ * not one ends the client (exit code 2: wrong URL or key); network errors
+ * are retried.
+ *
+ * Redirects are followed as a browser would (Apps Script answers through a
+ * 302 to a GET): 301/302/303 become a GET, 307/308 repeat the POST. The
+ * Host header of a redirect is the Location's host; the address dialed is
+ * --connect when set (fronting), else the Location's host, resolved on the
+ * reactor (exit/dns.c) unless it is the endpoint's own or an IP literal.
+ */
+#include "tools/client_priv.h"
+
+#include "core/base64.h"
+#include "core/log.h"
+#include "exit/dns.h"
+#include "tools/cmd.h"
+#include "transport/http1_msg.h"
+#include "transport/tls.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define BACKOFF_CAP_MS 10000
+#define IDLE_PING_MAX  8 /* with no session, heartbeats back off to 8 x heartbeat */
+
+/* Where a connection goes: scheme, host and port. */
+struct origin {
+        bool tls;
+        char host[NETADDR_HOST_MAX + 1];
+        uint16_t port;
+};
+
+enum wstate {
+        W_IDLE,       /* no request; maybe a kept-alive connection */
+        W_RESOLVING,  /* request waiting for its origin's address */
+        W_CONNECTING, /* request waiting for the connection (and TLS) */
+        W_WAITING,    /* request sent, reading the answer */
+};
+
+struct worker {
+        struct post *p;
+        unsigned idx;
+        enum wstate state;
+        bool poll; /* the request carries no frames */
+        /* The connection, to <conn_origin>. */
+        struct rconn *c;
+        struct tls *tls;
+        bool conn_ready; /* connected (and TLS done) */
+        struct origin conn_origin;
+        /* The request. */
+        uint8_t *body;
+        size_t body_len, body_cap;
+        bool get; /* after a 301/302/303 */
+        struct origin target;
+        char host_header[NETADDR_HOST_MAX + 10];
+        char path[NETADDR_PATH_MAX + 1];
+        unsigned redirects;
+        struct http1_msg resp;
+        struct timer timeout;
+        struct dns_query *dq;
+};
+
+struct post_stats {
+        uint64_t requests, polls, failed, redirects, answers;
+        unsigned data_inflight_max;
+};
+
+struct post {
+        struct crt *rt;
+        struct origin main;
+        struct worker *w;
+        unsigned nw;       /* workers + 1 (the poll) */
+        unsigned data_max; /* requests carrying frames at once */
+        unsigned data_inflight, polls_inflight;
+        unsigned failures; /* consecutive */
+        bool paused;       /* backing off */
+        struct timer backoff, heartbeat;
+        unsigned idle_beats;
+        struct dns *dns;
+        struct post_stats st;
+};
+
+static void pump(struct post *p);
+static void issue(struct worker *w);
+
+/* ---- helpers ---- */
+
+static bool same_origin(const struct origin *a, const struct origin *b)
+{
+        return a->tls == b->tls && a->port == b->port && !strcasecmp(a->host, b->host);
+}
+
+static void origin_of(const struct netaddr_url *u, struct origin *o)
+{
+        o->tls = netaddr_scheme_tls(u->scheme);
+        o->port = u->addr.port;
+        snprintf(o->host, sizeof(o->host), "%s", u->addr.host);
+}
+
+static void conn_drop(struct worker *w, enum reactor_close how)
+{
+        if (w->c) {
+                reactor_conn_set_ud(w->c, NULL);
+                reactor_conn_close(w->c, how);
+        }
+        w->c = NULL;
+        tls_free(w->tls);
+        w->tls = NULL;
+        w->conn_ready = false;
+}
+
+/* The request is over (answered or failed): the worker is free. */
+static void req_end(struct worker *w)
+{
+        struct post *p = w->p;
+
+        reactor_timer_stop(p->rt->r, &w->timeout);
+        if (w->dq) {
+                dns_cancel(w->dq);
+                w->dq = NULL;
+        }
+        if (w->poll)
+                p->polls_inflight--;
+        else if (w->state != W_IDLE)
+                p->data_inflight--;
+        w->state = W_IDLE;
+}
+
+static void backoff_over(struct timer *t, void *arg)
+{
+        struct post *p = arg;
+        (void)t;
+        p->paused = false;
+        pump(p);
+}
+
+/* What a failed request means, before and after the endpoint has proven. */
+static void req_failed(struct worker *w, bool answered, const char *why)
+{
+        struct post *p = w->p;
+        struct crt *rt = p->rt;
+
+        conn_drop(w, REACTOR_CLOSE_RESET);
+        req_end(w);
+        p->st.failed++;
+        p->failures++;
+        if (!rt->proven && answered) {
+                char msg[1024];
+                snprintf(msg, sizeof(msg),
+                         "%s answered, but not as an urelay exit taking this key (%s): check "
+                         "the endpoint URL and the key file",
+                         rt->ep_name, why);
+                client_fatal(rt, URELAY_EXIT_REJECTED, msg);
+                return;
+        }
+        if (p->failures == 1 || p->failures % 10 == 0)
+                log_warn("post to %s: %s (%u failure%s in a row); its frames go again", rt->ep_name,
+                         why, p->failures, p->failures == 1 ? "" : "s");
+        /* The request's frames, and the answer it may have lost. Before
+         * the proof, the only frame was the PING: send another. */
+        if (rt->proven ? mux_recover(rt->mux, p->st.failed) < 0 : mux_ping(rt->mux, 1) < 0)
+                log_error("out of memory queuing a resend request");
+        if (p->failures > 1) {
+                unsigned shift = p->failures - 2 < 7 ? p->failures - 2 : 7;
+                uint64_t d = (uint64_t)100 << shift;
+                p->paused = true;
+                reactor_timer_stop(rt->r, &p->backoff);
+                reactor_timer_start(rt->r, &p->backoff, d > BACKOFF_CAP_MS ? BACKOFF_CAP_MS : d,
+                                    backoff_over, p);
+                return;
+        }
+        pump(p);
+}
+
+/* ---- the answer ---- */
+
+static void answered_batch(struct worker *w)
+{
+        struct post *p = w->p;
+        size_t len, blen;
+        uint8_t *body = (uint8_t *)http1_msg_body(&w->resp, &len);
+        int ret;
+
+        if (len && body[0] != BATCH_VERSION) {
+                /* Text mode (docs/protocol.md §6), whatever we sent. */
+                ret = b64_decode((const char *)body, len, body, len, &blen);
+                if (ret < 0) {
+                        req_failed(w, true, "the answer is neither a batch nor base64 of one");
+                        return;
+                }
+                len = blen;
+        }
+        /* The worker stays busy while the batch is acted on, so the body
+         * stays put; pump() after it may reuse the worker. */
+        ret = client_batch_in(p->rt, body, len);
+        if (ret < 0) {
+                char why[160];
+                snprintf(why, sizeof(why), "the answer is not an authentic batch (%s)",
+                         batch_strerror(ret));
+                req_failed(w, true, why);
+                return;
+        }
+        if (!http1_keep_alive(http1_msg_head(&w->resp)))
+                conn_drop(w, REACTOR_CLOSE_NOW);
+        req_end(w);
+        p->failures = 0;
+        p->st.answers++;
+        pump(p);
+}
+
+static void redirect(struct worker *w, int status)
+{
+        const struct http1_head *h = http1_msg_head(&w->resp);
+        const char *loc = http1_header(h, "Location");
+        struct netaddr_url u;
+        char err[128];
+
+        if (!loc || !*loc) {
+                req_failed(w, true, "a redirect without Location");
+                return;
+        }
+        if (w->redirects >= (unsigned)w->p->rt->cfg->max_redirects) {
+                req_failed(w, true, "too many redirects");
+                return;
+        }
+        if (loc[0] == '/') {
+                snprintf(w->path, sizeof(w->path), "%s", loc); /* same origin and Host */
+        } else if (netaddr_url_parse(loc, &u, err, sizeof(err)) == 0 &&
+                   (u.scheme == NETADDR_HTTP || u.scheme == NETADDR_HTTPS)) {
+                origin_of(&u, &w->target);
+                client_host_header(&u, w->host_header, sizeof(w->host_header));
+                snprintf(w->path, sizeof(w->path), "%s", u.path);
+        } else {
+                req_failed(w, true, "a redirect to a Location that is not an http(s) URL");
+                return;
+        }
+        w->redirects++;
+        w->p->st.redirects++;
+        if (status == 301 || status == 302 || status == 303)
+                w->get = true;
+        if (!http1_keep_alive(h))
+                conn_drop(w, REACTOR_CLOSE_NOW);
+        http1_msg_reset(&w->resp);
+        issue(w);
+}
+
+static void answer_complete(struct worker *w)
+{
+        int status = http1_status(http1_msg_head(&w->resp));
+        char why[96];
+
+        if (status == 200) {
+                answered_batch(w);
+        } else if (status == 301 || status == 302 || status == 303 || status == 307 ||
+                   status == 308) {
+                redirect(w, status);
+        } else {
+                const char *reason = http1_reason(http1_msg_head(&w->resp));
+                snprintf(why, sizeof(why), "HTTP %d %s", status, reason ? reason : "");
+                /* 5xx and 429 are the path's trouble, not a verdict on us. */
+                req_failed(w, status < 500 && status != 429, why);
+        }
+}
+
+/* ---- the connection ---- */
+
+static void conn_input(struct worker *w, const uint8_t *p, size_t n)
+{
+        size_t used;
+        int ret;
+
+        if (w->state != W_WAITING) {
+                /* Bytes nobody asked for: the connection is not usable. */
+                if (w->state == W_IDLE)
+                        conn_drop(w, REACTOR_CLOSE_RESET);
+                return;
+        }
+        ret = http1_msg_feed(&w->resp, p, n, &used);
+        if (ret < 0) {
+                char why[128];
+                snprintf(why, sizeof(why), "a bad answer: %s", http1_msg_strerror(ret));
+                req_failed(w, true, why);
+        } else if (ret == 1) {
+                answer_complete(w);
+        }
+}
+
+static void send_request(struct worker *w)
+{
+        const struct config_client *cfg = w->p->rt->cfg;
+        char head[NETADDR_PATH_MAX + NETADDR_HOST_MAX + 256];
+        int n;
+
+        if (w->get)
+                n = snprintf(head, sizeof(head), "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", w->path,
+                             w->host_header);
+        else
+                n = snprintf(head, sizeof(head),
+                             "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\n"
+                             "Content-Length: %zu\r\n\r\n",
+                             w->path, w->host_header,
+                             cfg->text ? "text/plain" : "application/octet-stream", w->body_len);
+        http1_msg_reset(&w->resp);
+        w->state = W_WAITING;
+        int ret = w->tls ? tls_send(w->tls, (const uint8_t *)head, (size_t)n)
+                         : reactor_send(w->c, head, (size_t)n);
+        if (ret == 0 && !w->get)
+                ret = w->tls ? tls_send(w->tls, w->body, w->body_len)
+                             : reactor_send(w->c, w->body, w->body_len);
+        if (ret < 0)
+                req_failed(w, false, "the connection refused the request");
+}
+
+static int tls_emit(void *ud, const uint8_t *p, size_t n)
+{
+        struct worker *w = ud;
+        return reactor_send(w->c, p, n);
+}
+
+static void tls_ready(void *ud)
+{
+        struct worker *w = ud;
+        w->conn_ready = true;
+        if (w->state == W_CONNECTING)
+                send_request(w);
+}
+
+static void tls_data(void *ud, const uint8_t *p, size_t n)
+{
+        conn_input(ud, p, n);
+}
+
+static void tls_closed(void *ud)
+{
+        struct worker *w = ud;
+        if (w->state == W_IDLE)
+                conn_drop(w, REACTOR_CLOSE_NOW);
+        else
+                req_failed(w, false, "it ended TLS");
+}
+
+static const struct tls_events post_tls_events = {
+    .emit = tls_emit,
+    .on_ready = tls_ready,
+    .on_data = tls_data,
+    .on_close = tls_closed,
+};
+
+static void c_connect(struct rconn *c, void *ud, int res)
+{
+        struct worker *w = ud;
+        const struct crt *rt = w->p->rt;
+        int one = 1;
+
+        if (!w)
+                return;
+        if (res < 0) {
+                char why[128];
+                snprintf(why, sizeof(why), "cannot connect: %s", strerror(-res));
+                req_failed(w, false, why);
+                return;
+        }
+        setsockopt(reactor_conn_fd(c), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        if (!w->conn_origin.tls) {
+                w->conn_ready = true;
+                send_request(w);
+                return;
+        }
+        const char *sni = rt->cfg->sni ? rt->cfg->sni : w->conn_origin.host;
+        if (!rt->tls_ctx || tls_client_new(&w->tls, rt->tls_ctx, sni, &post_tls_events, w) < 0 ||
+            tls_start(w->tls) < 0)
+                req_failed(w, false, "cannot start TLS");
+}
+
+static void c_recv(struct rconn *c, void *ud, const uint8_t *p, size_t n)
+{
+        struct worker *w = ud;
+        (void)c;
+        if (!w)
+                return;
+        if (!w->tls) {
+                conn_input(w, p, n);
+                return;
+        }
+        if (tls_input(w->tls, p, n) < 0) {
+                char why[256];
+                snprintf(why, sizeof(why), "TLS: %s", tls_last_error(w->tls));
+                if (w->state == W_IDLE)
+                        conn_drop(w, REACTOR_CLOSE_RESET);
+                else
+                        req_failed(w, false, why);
+        }
+}
+
+static void c_eof(struct rconn *c, void *ud)
+{
+        struct worker *w = ud;
+        (void)c;
+        if (!w)
+                return;
+        if (w->state == W_WAITING && http1_msg_head_done(&w->resp) && !w->tls &&
+            http1_msg_eof(&w->resp) == 1) {
+                conn_drop(w, REACTOR_CLOSE_NOW); /* an answer framed by close */
+                answer_complete(w);
+                return;
+        }
+        if (w->state == W_IDLE)
+                conn_drop(w, REACTOR_CLOSE_NOW);
+        else
+                req_failed(w, w->state == W_WAITING && http1_msg_head_done(&w->resp),
+                           "the connection closed before the whole answer");
+}
+
+static void c_error(struct rconn *c, void *ud, int err)
+{
+        struct worker *w = ud;
+        char why[96];
+        (void)c;
+        if (!w)
+                return;
+        if (w->state == W_IDLE) {
+                conn_drop(w, REACTOR_CLOSE_NOW);
+                return;
+        }
+        snprintf(why, sizeof(why), "connection error: %s", strerror(-err));
+        req_failed(w, false, why);
+}
+
+static void c_close(struct rconn *c, void *ud)
+{
+        struct worker *w = ud;
+        if (w && w->c == c) {
+                w->c = NULL; /* closed under us (reactor teardown) */
+                w->conn_ready = false;
+        }
+}
+
+static const struct rconn_ops worker_ops = {
+    .on_connect = c_connect,
+    .on_recv = c_recv,
+    .on_eof = c_eof,
+    .on_error = c_error,
+    .on_close = c_close,
+};
+
+static void dial(struct worker *w, const struct sockaddr_storage *sa, socklen_t len)
+{
+        struct crt *rt = w->p->rt;
+        int ret;
+
+        w->state = W_CONNECTING;
+        w->conn_origin = w->target;
+        ret = reactor_connect(rt->r, (const struct sockaddr *)sa, len, CONNECT_TIMEOUT_MS,
+                              &worker_ops, w, &w->c);
+        if (ret < 0) {
+                w->c = NULL;
+                req_failed(w, false, strerror(-ret));
+        }
+}
+
+static void resolved(void *arg, int status, const struct sockaddr_storage *addrs, size_t n)
+{
+        struct worker *w = arg;
+        struct sockaddr_storage sa;
+
+        w->dq = NULL;
+        if (status < 0 || n == 0) {
+                char why[NETADDR_HOST_MAX + 64];
+                snprintf(why, sizeof(why), "cannot resolve %s: %s", w->target.host,
+                         strerror(-status));
+                req_failed(w, false, why);
+                return;
+        }
+        sa = addrs[0];
+        if (sa.ss_family == AF_INET)
+                ((struct sockaddr_in *)&sa)->sin_port = htons(w->target.port);
+        else
+                ((struct sockaddr_in6 *)&sa)->sin6_port = htons(w->target.port);
+        dial(w, &sa,
+             sa.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+}
+
+/* Sends the request on a connection to its target, opening one if needed. */
+static void issue(struct worker *w)
+{
+        struct post *p = w->p;
+        struct crt *rt = p->rt;
+        struct netaddr a;
+        struct sockaddr_storage sa;
+        socklen_t len;
+
+        if (w->c && w->conn_ready && same_origin(&w->conn_origin, &w->target)) {
+                send_request(w);
+                return;
+        }
+        conn_drop(w, REACTOR_CLOSE_NOW);
+        if (w->target.tls && !rt->tls_ctx) {
+                req_failed(w, false,
+                           "a redirect to https://, but TLS is not set up: use an "
+                           "https:// endpoint");
+                return;
+        }
+        /* Fronting dials one address whatever the Host; the endpoint's
+         * own host was resolved at start; an IP literal needs no DNS. */
+        if (same_origin(&w->target, &p->main) || rt->cfg->connect.port) {
+                dial(w, &rt->ep, rt->ep_len);
+                return;
+        }
+        char err[64], lit[NETADDR_HOST_MAX + 16];
+        snprintf(lit, sizeof(lit), strchr(w->target.host, ':') ? "[%s]:%u" : "%s:%u",
+                 w->target.host, w->target.port);
+        if (netaddr_parse(lit, &a, err, sizeof(err)) == 0 && a.family != AF_UNSPEC &&
+            netaddr_to_sockaddr(&a, &sa, &len) == 0) {
+                dial(w, &sa, len);
+                return;
+        }
+        if (!p->dns && dns_new(&p->dns, rt->r, NULL) < 0) {
+                req_failed(w, false, "cannot start the resolver");
+                return;
+        }
+        w->state = W_RESOLVING;
+        if (dns_resolve(p->dns, w->target.host, resolved, w, &w->dq) < 0)
+                req_failed(w, false, "cannot resolve the redirect's host");
+}
+
+static void req_timeout(struct timer *t, void *arg)
+{
+        struct worker *w = arg;
+        char why[64];
+        (void)t;
+        snprintf(why, sizeof(why), "no whole answer within %lld s",
+                 (long long)w->p->rt->cfg->request_timeout);
+        req_failed(w, false, why);
+}
+
+/* Starts a request on free worker <w> with batch msg[0, len). */
+static int req_start(struct worker *w, const uint8_t *msg, size_t len, bool poll)
+{
+        struct post *p = w->p;
+        struct crt *rt = p->rt;
+        size_t need = rt->cfg->text ? b64_encoded_len(len) : len;
+
+        if (need > w->body_cap) {
+                uint8_t *b = realloc(w->body, need);
+                if (!b)
+                        return -ENOMEM;
+                w->body = b;
+                w->body_cap = need;
+        }
+        if (rt->cfg->text)
+                b64_encode(msg, len, (char *)w->body, w->body_cap, &w->body_len);
+        else
+                memcpy(w->body, msg, len);
+        if (!rt->cfg->text)
+                w->body_len = len;
+        w->poll = poll;
+        w->get = false;
+        w->redirects = 0;
+        w->target = p->main;
+        snprintf(w->host_header, sizeof(w->host_header), "%s", rt->host_header);
+        snprintf(w->path, sizeof(w->path), "%s", rt->url.path);
+        w->state = W_CONNECTING; /* counted as in flight from here */
+        if (poll) {
+                p->polls_inflight++;
+                p->st.polls++;
+        } else {
+                p->data_inflight++;
+                if (p->data_inflight > p->st.data_inflight_max)
+                        p->st.data_inflight_max = p->data_inflight;
+        }
+        p->st.requests++;
+        reactor_timer_start(rt->r, &w->timeout, (uint64_t)rt->cfg->request_timeout * 1000,
+                            req_timeout, w);
+        issue(w);
+        return 0;
+}
+
+static struct worker *free_worker(struct post *p)
+{
+        struct worker *best = NULL;
+
+        /* Prefer one with a live connection to the endpoint. */
+        for (unsigned i = 0; i < p->nw; i++) {
+                struct worker *w = &p->w[i];
+                if (w->state != W_IDLE)
+                        continue;
+                if (w->c && w->conn_ready && same_origin(&w->conn_origin, &p->main))
+                        return w;
+                if (!best)
+                        best = w;
+        }
+        return best;
+}
+
+static bool sessions_open(const struct post *p)
+{
+        struct mux_stats st;
+        mux_get_stats(p->rt->mux, &st);
+        return st.sessions_open > 0;
+}
+
+static void pump(struct post *p)
+{
+        struct crt *rt = p->rt;
+        const uint8_t *msg;
+        size_t len;
+        struct worker *w;
+
+        if (p->paused || rt->stopping)
+                return;
+        while (p->data_inflight < p->data_max && mux_has_pending(rt->mux) &&
+               (w = free_worker(p)) != NULL) {
+                int ret = tunnel_next_batch(&rt->tun, &msg, &len);
+                if (ret <= 0) {
+                        if (ret < 0)
+                                log_error("sealing a batch failed: %s", batch_strerror(ret));
+                        break;
+                }
+                if (req_start(w, msg, len, false) < 0) {
+                        log_error("out of memory for a request");
+                        mux_rewind(rt->mux);
+                        return;
+                }
+        }
+        /* Downstream bytes need a request to ride back on. */
+        if (rt->proven && p->polls_inflight == 0 && sessions_open(p) &&
+            (w = free_worker(p)) != NULL && tunnel_empty_batch(&rt->tun, &msg, &len) == 1)
+                req_start(w, msg, len, true);
+}
+
+void post_kick(struct post *p)
+{
+        pump(p);
+}
+
+/* With sessions open, the long poll is the heartbeat; without, a PING now
+ * and then, less often the longer the client stays idle. */
+static void heartbeat_tick(struct timer *t, void *arg)
+{
+        struct post *p = arg;
+        struct crt *rt = p->rt;
+        uint64_t every = (uint64_t)rt->cfg->heartbeat * 1000;
+
+        (void)t;
+        if (sessions_open(p)) {
+                p->idle_beats = 0;
+        } else {
+                if (p->idle_beats < IDLE_PING_MAX)
+                        p->idle_beats++;
+                every *= p->idle_beats;
+                if (p->data_inflight == 0)
+                        mux_ping(rt->mux, reactor_now_ms(rt->r));
+        }
+        reactor_timer_start(rt->r, &p->heartbeat, every, heartbeat_tick, p);
+        pump(p);
+}
+
+void post_start(struct post *p)
+{
+        struct crt *rt = p->rt;
+
+        rt->state = T_PROVING;
+        mux_ping(rt->mux, 1);
+        reactor_timer_start(rt->r, &p->heartbeat, (uint64_t)rt->cfg->heartbeat * 1000,
+                            heartbeat_tick, p);
+        pump(p);
+}
+
+int post_new(struct crt *rt, struct post **out)
+{
+        struct post *p = calloc(1, sizeof(*p));
+        size_t batch;
+
+        if (!p)
+                return -ENOMEM;
+        p->rt = rt;
+        origin_of(&rt->url, &p->main);
+        p->data_max = (unsigned)rt->cfg->workers;
+        p->nw = p->data_max + 1;
+        p->w = calloc(p->nw, sizeof(*p->w));
+        if (!p->w) {
+                free(p);
+                return -ENOMEM;
+        }
+        for (unsigned i = 0; i < p->nw; i++) {
+                p->w[i].p = p;
+                p->w[i].idx = i;
+                http1_msg_init(&p->w[i].resp, HTTP1_RESPONSE, b64_encoded_len(BATCH_MAX) + 64);
+        }
+        /* Small enough that the workers share one session's window. */
+        batch = (size_t)rt->cfg->window / p->data_max;
+        if (batch < 16 * 1024)
+                batch = 16 * 1024;
+        if (batch > 256 * 1024)
+                batch = 256 * 1024;
+        rt->tun.batch_frames = batch;
+        *out = p;
+        return 0;
+}
+
+void post_free(struct post *p)
+{
+        struct reactor *r = p->rt->r;
+
+        reactor_timer_stop(r, &p->backoff);
+        reactor_timer_stop(r, &p->heartbeat);
+        for (unsigned i = 0; i < p->nw; i++) {
+                struct worker *w = &p->w[i];
+                reactor_timer_stop(r, &w->timeout);
+                if (w->dq)
+                        dns_cancel(w->dq);
+                conn_drop(w, REACTOR_CLOSE_NOW);
+                http1_msg_free(&w->resp);
+                free(w->body);
+        }
+        if (p->dns)
+                dns_free(p->dns);
+        free(p->w);
+        free(p);
+}
+
+void post_log_stats(const struct post *p)
+{
+        log_info("post: %llu requests (%llu long polls), %llu answered, %llu failed, %llu "
+                 "redirects followed, at most %u carrying data at once",
+                 (unsigned long long)p->st.requests, (unsigned long long)p->st.polls,
+                 (unsigned long long)p->st.answers, (unsigned long long)p->st.failed,
+                 (unsigned long long)p->st.redirects, p->st.data_inflight_max);
+}
