@@ -118,6 +118,7 @@ struct config_exit {
         int64_t max_sessions;
         int64_t max_sessions_per_client;
         struct config_list dns_servers; /* struct netaddr; empty: /etc/resolv.conf */
+        int64_t window;                 /* bytes per session and direction */
         int64_t long_poll;              /* seconds a POST /tunnel is held */
         int64_t post_coalesce_ms;
         int log_level; /* enum log_level */

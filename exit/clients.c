@@ -341,7 +341,7 @@ static struct client *client_get(struct server *srv, size_t key, uint64_t instan
         cl->srv = srv;
         cl->key = key;
         cl->instance = instance;
-        if (mux_new(MUX_EXIT, MUX_DEFAULT_WINDOW, &exit_mux_ops, cl, &cl->mux) < 0) {
+        if (mux_new(MUX_EXIT, (uint32_t)srv->cfg->window, &exit_mux_ops, cl, &cl->mux) < 0) {
                 free(cl);
                 return NULL;
         }

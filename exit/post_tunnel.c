@@ -18,7 +18,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#define POST_BATCH_FRAMES (128 * 1024)
+#define POST_BATCH_FRAMES (256 * 1024)
+/* A client downloading keeps several frameless requests here so that
+ * answers overlap; beyond the first, one is held this long at most. */
+#define EXTRA_POLL_MS 100
 
 size_t post_tunnel_max_body(void)
 {
@@ -188,8 +191,13 @@ void post_tunnel_request(struct hconn *h, const uint8_t *rest, size_t n)
         cl->polls_tail = h;
         cl->npolls++;
         client_transport_changed(cl);
-        reactor_timer_start(srv->r, &h->poll_timer, (uint64_t)srv->cfg->long_poll * 1000,
-                            poll_expired, h);
+        uint64_t hold = (uint64_t)srv->cfg->long_poll * 1000;
+        for (struct hconn *o = cl->polls; o != h && !h->carried; o = o->poll_next)
+                if (!o->carried) {
+                        hold = EXTRA_POLL_MS; /* the long poll is there already */
+                        break;
+                }
+        reactor_timer_start(srv->r, &h->poll_timer, hold, poll_expired, h);
         if (cl->npolls > MAX_POLLS)
                 answer_empty(cl->polls);
         client_sched_flush(cl);

@@ -95,6 +95,7 @@ struct post {
         unsigned data_inflight, polls_inflight;
         unsigned failures; /* consecutive */
         bool paused;       /* backing off */
+        bool downloading;  /* the last answer carried data: keep more polls out */
         struct timer backoff, heartbeat;
         unsigned idle_beats;
         struct dns *dns;
@@ -213,6 +214,7 @@ static void answered_batch(struct worker *w)
         }
         /* The worker stays busy while the batch is acted on, so the body
          * stays put; pump() after it may reuse the worker. */
+        p->downloading = len > BATCH_OVERHEAD + 1024;
         ret = client_batch_in(p->rt, body, len);
         if (ret < 0) {
                 char why[160];
@@ -643,10 +645,16 @@ static void pump(struct post *p)
                         return;
                 }
         }
-        /* Downstream bytes need a request to ride back on. */
-        if (rt->proven && p->polls_inflight == 0 && sessions_open(p) &&
-            (w = free_worker(p)) != NULL && tunnel_empty_batch(&rt->tun, &msg, &len) == 1)
-                req_start(w, msg, len, true);
+        /* Downstream bytes need requests to ride back on: one long poll,
+         * and while answers carry data, more (the exit holds the extra ones
+         * briefly), so that answers overlap. One worker stays free for
+         * frames. */
+        unsigned want = p->downloading ? p->data_max : 1;
+        while (rt->proven && p->polls_inflight < want && sessions_open(p) &&
+               (p->polls_inflight == 0 || p->data_inflight + p->polls_inflight + 1 < p->nw) &&
+               (w = free_worker(p)) != NULL && tunnel_empty_batch(&rt->tun, &msg, &len) == 1)
+                if (req_start(w, msg, len, true) < 0)
+                        break;
 }
 
 void post_kick(struct post *p)
