@@ -23,5 +23,6 @@ int cmd_exit(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_selfcheck(int argc, char **argv);
+int cmd_forwarder(int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@ static const struct command commands[] = {
     {"keygen", cmd_keygen, "print a fresh key (or write it with --out FILE, mode 0600)"},
     {"version", cmd_version, "print versions, wolfSSL build, io_uring features"},
     {"selfcheck", cmd_selfcheck, "check the reactor and the crypto on loopback, print figures"},
+    {"forwarder", cmd_forwarder, "run the Apps Script stand-in (POST, 302, echo) for tests"},
 };
 
 static void usage(FILE *f)
