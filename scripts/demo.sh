@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on loopback: installs what is missing, builds, then runs a
-# real exit and a real client with a fresh key, pushes content-checked
-# traffic through them to a local target, and prints what moved and how
-# fast. Everything stays on 127.0.0.1 (the exit's DNS points at a closed
+# real exit and real clients with a fresh key, pushes content-checked
+# traffic through both transports (ws, and post direct and through
+# `urelay forwarder`, the Apps Script stand-in) to a local target, and
+# prints what moved and how fast. Everything stays on 127.0.0.1 (the exit's DNS points at a closed
 # loopback port, so no name ever leaves the machine) and stops by itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,11 +38,18 @@ sp=$(port)
   --dns-server 127.0.0.1:1 --log-level warn >"$tmp/exit.out" 2>"$tmp/exit.err" &
 pids+=($!)
 wait_ready "$tmp/exit.out" 'ready' exit
-"$U" client --socks "127.0.0.1:$sp" --key-file "$tmp/key" --endpoint "ws://127.0.0.1:$ep/stream" \
-  --log-level warn >"$tmp/client.out" 2>"$tmp/client.err" &
-pids+=($!)
-wait_ready "$tmp/client.out" 'ready' client
-cat "$tmp/exit.out" "$tmp/client.out"
+# client NAME ENDPOINT ARGS...: starts a client; sets sp to its SOCKS port.
+client() {
+  local name=$1 endpoint=$2; shift 2
+  sp=$(port)
+  "$U" client --socks "127.0.0.1:$sp" --key-file "$tmp/key" --endpoint "$endpoint" \
+    --log-level warn "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  pids+=($!)
+  wait_ready "$tmp/$name.out" 'ready' "$name client"
+  cat "$tmp/$name.out"
+}
+cat "$tmp/exit.out"
+client ws "ws://127.0.0.1:$ep/stream"
 echo
 
 run() {
@@ -70,5 +78,24 @@ if [ "$(sha256sum <"$tmp/got")" = "$(sha256sum <"$tmp/www/file")" ]; then
 else
   echo "demo: FAILED: curl download differs" >&2; exit 1
 fi
+
 echo
-echo "demo: every transfer byte-exact through client -> ws -> exit -> target"
+echo "post transport: batched POST /tunnel with long polls, 4 workers"
+client post "http://127.0.0.1:$ep/tunnel"
+run "1 session, 64 MiB up + 64 MiB down:" --up 64m --down 64m
+run "100 sessions, 256 KiB each way:" --sessions 100 --up 256k --down 256k
+run "1 session, 1 byte each way (time to first byte):" --up 1 --down 1
+
+echo
+echo "post through urelay forwarder (302 -> GET, text mode, 20 ms per request)"
+fp=$(port)
+"$U" forwarder --listen "127.0.0.1:$fp" --exit "http://127.0.0.1:$ep/tunnel" --latency-ms 20 \
+  --log-level warn >"$tmp/fwd.out" 2>"$tmp/fwd.err" &
+pids+=($!)
+wait_ready "$tmp/fwd.out" 'ready' forwarder
+client fwd "http://127.0.0.1:$fp/macros/s/demo/exec" --text --workers 8
+run "1 session, 8 MiB up + 8 MiB down:" --up 8m --down 8m
+run "16 sessions, 256 KiB each way:" --sessions 16 --up 256k --down 256k
+run "1 session, 1 byte each way (time to first byte):" --up 1 --down 1
+echo
+echo "demo: every transfer byte-exact through client -> ws | post | forwarder -> exit -> target"
