@@ -408,6 +408,17 @@ static void c_recv(struct rconn *c, void *ud, const uint8_t *p, size_t n)
         if (tls_input(w->tls, p, n) < 0) {
                 char why[256];
                 snprintf(why, sizeof(why), "TLS: %s", tls_last_error(w->tls));
+                if (!w->p->rt->proven) {
+                        /* As for wss://: a certificate or name we cannot
+                         * verify is a configuration to fix, not a glitch. */
+                        char msg[768];
+                        snprintf(msg, sizeof(msg),
+                                 "TLS with %s failed (%s): check --ca-file and --sni, or that "
+                                 "the endpoint serves TLS",
+                                 w->p->rt->ep_name, tls_last_error(w->tls));
+                        client_fatal(w->p->rt, URELAY_EXIT_REJECTED, msg);
+                        return;
+                }
                 if (w->state == W_IDLE)
                         conn_drop(w, REACTOR_CLOSE_RESET);
                 else

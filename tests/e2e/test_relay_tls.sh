@@ -57,6 +57,28 @@ wait_line "$TMP/insecure.out" '^urelay client: ready' 10
 grep -q 'WARN .*--insecure' "$TMP/insecure.err" || fail "--insecure without a warning"
 check --up 1m --down 1m
 
+# https:// POST with the fronting split three ways: the URL names
+# front.test (Host: exit.test), the client dials 127.0.0.1 and verifies
+# the certificate for relay.test.
+grep -q 'https /tunnel' "$TMP/exit.out" || fail "exit does not say it serves POST over TLS"
+SOCKS_PORT=$(free_port)
+"$URELAY" client --socks "127.0.0.1:$SOCKS_PORT" --key-file "$TMP/k" \
+  --endpoint "https://front.test:$EXIT_PORT/tunnel" --connect "127.0.0.1:$EXIT_PORT" \
+  --sni relay.test --host exit.test --ca-file ca.pem >"$TMP/post.out" 2>"$TMP/post.err" &
+PIDS+=($!)
+wait_line "$TMP/post.out" '^urelay client: ready' 10
+check --up 16m --down 16m --sessions 4
+set +e
+timeout 10 "$URELAY" client --socks "127.0.0.1:$(free_port)" --key-file "$TMP/k" \
+  --endpoint "https://front.test:$EXIT_PORT/tunnel" --connect "127.0.0.1:$EXIT_PORT" \
+  --ca-file ca.pem >"$TMP/postbad.out" 2>"$TMP/postbad.err"
+rc=$?
+set -e
+# The certificate does not cover front.test: exit 2 at start, as for wss.
+[ "$rc" = 2 ] || { cat "$TMP/postbad.err" >&2; fail "https post, wrong name: exit $rc, want 2"; }
+grep -q 'TLS with .* failed' "$TMP/postbad.err" || { cat "$TMP/postbad.err" >&2; fail "message"; }
+echo "https post: verified for --sni, refused for the URL's name"
+
 # Plain HTTP to the TLS port gets nothing, and the exit keeps serving.
 curl -s --max-time 3 "http://127.0.0.1:$EXIT_PORT/healthz" >"$TMP/plain" || true
 [ ! -s "$TMP/plain" ] || fail "plain HTTP to the TLS port got an answer"
