@@ -1,8 +1,21 @@
-/* bytes: big-endian loads and stores for wire formats. Header-only. */
+/* bytes: big-endian loads and stores for wire formats, and hex digits.
+ * Header-only. */
 #ifndef URELAY_CORE_BYTES_H
 #define URELAY_CORE_BYTES_H
 
 #include <stdint.h>
+
+/* The value of hex digit <c> (either case), or -1. */
+static inline int hex_digit(int c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
 
 static inline void put_be16(uint8_t *p, uint16_t v)
 {

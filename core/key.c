@@ -9,6 +9,7 @@
 #include "core/key.h"
 
 #include "core/aead.h"
+#include "core/bytes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,17 +49,6 @@ __attribute__((format(printf, 4, 5))) static int fail(int rc, char *err, size_t 
 void key_wipe(void *p, size_t n)
 {
         explicit_bzero(p, n);
-}
-
-static int hexval(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
 }
 
 static bool is_space(char c)
@@ -135,7 +125,7 @@ static int parse_hex_n(const char *text, size_t n, uint8_t key[KEY_LEN], char *e
                 return fail(-EINVAL, err, errlen,
                             "empty key: a key is 64 hex characters; " KEYGEN_HINT);
         for (size_t i = 0; i < len; i++) {
-                if (hexval(b[i]) < 0) {
+                if (hex_digit(b[i]) < 0) {
                         unsigned char c = (unsigned char)b[i];
                         char desc[8];
 
@@ -154,7 +144,7 @@ static int parse_hex_n(const char *text, size_t n, uint8_t key[KEY_LEN], char *e
                             "the key has %zu hex characters, it needs exactly %d; " KEYGEN_HINT,
                             len, KEY_HEX_LEN);
         for (size_t i = 0; i < KEY_LEN; i++)
-                key[i] = (uint8_t)(hexval(b[2 * i]) << 4 | hexval(b[2 * i + 1]));
+                key[i] = (uint8_t)(hex_digit(b[2 * i]) << 4 | hex_digit(b[2 * i + 1]));
         return key_check(key, err, errlen);
 }
 

@@ -18,6 +18,7 @@
  */
 #include "tools/forwarder.h"
 
+#include "core/bytes.h"
 #include "core/log.h"
 #include "core/reactor.h"
 #include "core/sigwatch.h"
@@ -185,22 +186,11 @@ static void hex(const uint8_t *p, size_t n, char *out)
         out[2 * n] = '\0';
 }
 
-static int unhex_digit(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /* Parses exactly 2*TOKEN_LEN hex digits ending at <end> or a '&'. */
 static bool token_parse(const char *s, uint8_t key[TOKEN_LEN])
 {
         for (size_t i = 0; i < TOKEN_LEN; i++) {
-                int hi = unhex_digit(s[2 * i]), lo = hi < 0 ? -1 : unhex_digit(s[2 * i + 1]);
+                int hi = hex_digit(s[2 * i]), lo = hi < 0 ? -1 : hex_digit(s[2 * i + 1]);
                 if (lo < 0)
                         return false;
                 key[i] = (uint8_t)(hi << 4 | lo);

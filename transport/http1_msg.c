@@ -13,6 +13,8 @@
  */
 #include "transport/http1_msg.h"
 
+#include "core/bytes.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,17 +56,6 @@ static bool is_tchar(uint8_t c)
 static bool is_ctl(uint8_t c)
 {
         return (c < 0x20 && c != '\t') || c == 0x7f;
-}
-
-static int hex_value(uint8_t c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
 }
 
 void http1_msg_init(struct http1_msg *m, enum http1_kind kind, size_t max_body)
@@ -231,13 +222,13 @@ static int size_line_byte(struct http1_msg *m, uint8_t b)
                 return HTTP1_EHEADTOOBIG;
         switch (m->chunk_state) {
         case CS_SIZE_FIRST:
-                if ((v = hex_value(b)) < 0)
+                if ((v = hex_digit(b)) < 0)
                         return HTTP1_MSG_ECHUNK;
                 m->remaining = (uint64_t)v;
                 m->chunk_state = CS_SIZE;
                 return 0;
         case CS_SIZE:
-                if ((v = hex_value(b)) >= 0) {
+                if ((v = hex_digit(b)) >= 0) {
                         /* A 17th significant digit would not fit. */
                         if (m->remaining > UINT64_MAX >> 4)
                                 return HTTP1_MSG_ECHUNK;
