@@ -50,6 +50,7 @@ static void client_free(struct client *cl)
                 struct hconn *h = cl->polls;
                 cl->polls = h->poll_next;
                 h->cl = NULL;
+                reactor_timer_stop(srv->r, &h->poll_timer);
                 hconn_abort(h);
         }
         /* mux_free calls nothing back: abort every upstream here (RST). */

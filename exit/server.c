@@ -242,6 +242,9 @@ static void h_close(struct rconn *c, void *ud)
         reactor_timer_stop(h->srv->r, &h->deadline);
         if (h->state == H_POLL)
                 post_tunnel_closed(h);
+        /* A held POST whose client went first (client_free) is no longer
+         * in any list, but its timer may still be armed. */
+        reactor_timer_stop(h->srv->r, &h->poll_timer);
         ws_stream_closed(h);
         if (h->tls)
                 tls_free(h->tls);

@@ -74,8 +74,10 @@ start_forwarder() {
 
 # stop NAME PID: SIGTERM, and the process must exit 0.
 stop() {
+  local code=0
   kill -TERM "$2"
-  wait "$2" || fail "$1 exited $?"
+  wait "$2" || code=$?
+  [ "$code" = 0 ] || { tail -n 40 "$TMP/$1.err" >&2; fail "$1 exited $code"; }
 }
 
 # check RELAYCHECK-ARGS...: a transfer through $SOCKS_PORT that must be byte-exact.
