@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #define DIAL_TIMEOUT_MS 10000
-#define BATCH_FRAMES    (256 * 1024)
+#define BATCH_FRAMES    (256 * 1024) /* per batch, on either transport */
 
 /* An upstream connection being dialed or relayed for one session. */
 struct upstream {

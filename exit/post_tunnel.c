@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define POST_BATCH_FRAMES (256 * 1024)
 /* A client downloading keeps several frameless requests here so that
  * answers overlap; beyond the first, one is held this long at most. */
 #define EXTRA_POLL_MS 100
@@ -116,7 +115,6 @@ void post_tunnel_flush(struct client *cl)
         size_t len;
         struct hconn *h;
 
-        cl->tun.batch_frames = POST_BATCH_FRAMES;
         while ((h = next_to_answer(cl)) != NULL) {
                 int ret = tunnel_next_batch(&cl->tun, &msg, &len);
                 if (ret < 0) {

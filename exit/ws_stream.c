@@ -12,7 +12,6 @@
 #include "core/log.h"
 #include "transport/ws.h"
 
-#define BATCH_FRAMES   (256 * 1024)
 #define TRANSPORT_HIGH (4u << 20) /* bytes queued to a client before we stop building */
 #define HEARTBEAT_MS   20000      /* ping every tunnel this often... */
 #define SILENCE_MS     60000      /* ...and drop one silent this long */
@@ -25,7 +24,6 @@ void ws_stream_flush(struct hconn *h)
 
         if (!cl)
                 return;
-        cl->tun.batch_frames = BATCH_FRAMES;
         while (h->state == H_WS && reactor_conn_queued(h->c) < TRANSPORT_HIGH) {
                 int ret = tunnel_next_batch(&cl->tun, &msg, &len);
                 if (ret <= 0) {

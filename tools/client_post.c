@@ -60,7 +60,6 @@ enum wstate {
 
 struct worker {
         struct post *p;
-        unsigned idx;
         enum wstate state;
         bool poll; /* the request carries no frames */
         /* The connection, to <conn_origin>. */
@@ -724,7 +723,6 @@ int post_new(struct crt *rt, struct post **out)
         }
         for (unsigned i = 0; i < p->nw; i++) {
                 p->w[i].p = p;
-                p->w[i].idx = i;
                 http1_msg_init(&p->w[i].resp, HTTP1_RESPONSE, b64_encoded_len(BATCH_MAX) + 64);
         }
         /* Small enough that the workers share one session's window. */
