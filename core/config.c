@@ -45,6 +45,7 @@ union value {
         struct netaddr a;
         struct netaddr_cidr c;
         struct netaddr_url u;
+        struct config_endpoint ep;
 };
 
 static const struct {
@@ -64,6 +65,8 @@ static const struct {
     [CONFIG_CIDR] = {"a string (address/prefix)", "CIDR strings (address/prefix)",
                      sizeof(struct netaddr_cidr), "CIDR"},
     [CONFIG_URL] = {"a string (URL)", "URL strings", sizeof(struct netaddr_url), "URL"},
+    [CONFIG_ENDPOINT] = {"a URL string or an object with \"url\"", "URL strings or objects",
+                         sizeof(struct config_endpoint), "URL[,KEY=VALUE...]"},
 };
 
 __attribute__((format(printf, 3, 4))) static int msg(char *buf, size_t len, const char *fmt, ...)
@@ -239,6 +242,8 @@ static int parse_text(const struct config_opt *o, const char *s, union value *v,
                 return netaddr_cidr_parse(s, &v->c, err, errlen) ? -EBADMSG : 0;
         case CONFIG_URL:
                 return netaddr_url_parse(s, &v->u, err, errlen) ? -EBADMSG : 0;
+        case CONFIG_ENDPOINT:
+                return config_endpoint_parse(s, &v->ep, err, errlen);
         }
         return msg(err, errlen, "internal error: unknown option kind");
 }
@@ -264,6 +269,39 @@ static const char *json_what(const json_t *j)
         return "something else";
 }
 
+/* {"url": "wss://...", "sni": "...", "text": true, "account": "a"} */
+static int endpoint_json(const json_t *j, struct config_endpoint *e, char *err, size_t errlen)
+{
+        const char *key;
+        const json_t *val;
+        int rc;
+
+        memset(e, 0, sizeof(*e));
+        e->text = -1;
+        if (!json_is_string(json_object_get(j, "url")))
+                return msg(err, errlen,
+                           "an endpoint object needs \"url\": \"ws[s]://...\" or "
+                           "\"http[s]://...\"");
+        json_object_foreach((json_t *)j, key, val)
+        {
+                const char *s;
+
+                if (json_is_string(val))
+                        s = json_string_value(val);
+                else if (json_is_boolean(val) && !strcmp(key, "text"))
+                        s = json_is_true(val) ? "true" : "false";
+                else
+                        s = NULL;
+                rc = s ? config_endpoint_set(e, key, s, err, errlen)
+                       : msg(err, errlen, "endpoint \"%s\": unexpected %s", key, json_what(val));
+                if (rc) {
+                        config_endpoint_release(e);
+                        return rc;
+                }
+        }
+        return 0;
+}
+
 static int parse_json(const struct config_opt *o, const json_t *j, union value *v, char *err,
                       size_t errlen)
 {
@@ -287,6 +325,8 @@ static int parse_json(const struct config_opt *o, const json_t *j, union value *
                                    json_real_value(j));
                 return msg(err, errlen, "expected %s, got %s", kinds[o->kind].what, json_what(j));
         }
+        if (o->kind == CONFIG_ENDPOINT && json_is_object(j))
+                return endpoint_json(j, &v->ep, err, errlen);
         if (!json_is_string(j))
                 return msg(err, errlen, "expected %s, got %s", kinds[o->kind].what, json_what(j));
         if (strlen(json_string_value(j)) != json_string_length(j))
@@ -296,6 +336,8 @@ static int parse_json(const struct config_opt *o, const json_t *j, union value *
 
 static void release(const struct config_opt *o, union value *v)
 {
+        if (o->kind == CONFIG_ENDPOINT)
+                config_endpoint_release(&v->ep);
         if (o->kind == CONFIG_STRING) {
                 if (v->s && (o->flags & CONFIG_SECRET))
                         explicit_bzero(v->s, strlen(v->s));
@@ -382,6 +424,9 @@ static void show_value(const struct config_opt *o, const union value *v, char *b
                 break;
         case CONFIG_URL:
                 netaddr_url_format(&v->u, buf, len);
+                break;
+        case CONFIG_ENDPOINT:
+                config_endpoint_format(&v->ep, buf, len);
                 break;
         }
 }

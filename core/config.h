@@ -19,17 +19,19 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "core/config_endpoint.h"
 #include "core/netaddr.h"
 
 enum config_kind {
-        CONFIG_STRING, /* char *, NULL when unset; min..max bound the length if max > 0 */
-        CONFIG_INT,    /* int64_t in min..max */
-        CONFIG_SIZE,   /* int64_t bytes in min..max; "256k", "4m", "1g" accepted */
-        CONFIG_BOOL,   /* bool; a flag without a value sets it, --no-FLAG clears it */
-        CONFIG_ENUM,   /* int, an index into names */
-        CONFIG_ADDR,   /* struct netaddr (host:port) */
-        CONFIG_CIDR,   /* struct netaddr_cidr */
-        CONFIG_URL,    /* struct netaddr_url */
+        CONFIG_STRING,   /* char *, NULL when unset; min..max bound the length if max > 0 */
+        CONFIG_INT,      /* int64_t in min..max */
+        CONFIG_SIZE,     /* int64_t bytes in min..max; "256k", "4m", "1g" accepted */
+        CONFIG_BOOL,     /* bool; a flag without a value sets it, --no-FLAG clears it */
+        CONFIG_ENUM,     /* int, an index into names */
+        CONFIG_ADDR,     /* struct netaddr (host:port) */
+        CONFIG_CIDR,     /* struct netaddr_cidr */
+        CONFIG_URL,      /* struct netaddr_url */
+        CONFIG_ENDPOINT, /* struct config_endpoint: a URL string, or an object */
 };
 
 enum config_opt_flags {
@@ -92,7 +94,7 @@ struct config_client {
         char *socks_user;
         char *socks_password;
         char *key_file;
-        struct config_list endpoints; /* struct netaddr_url */
+        struct config_list endpoints; /* struct config_endpoint */
         struct netaddr connect;       /* dial address override; port 0 = unset */
         char *sni;                    /* TLS name; NULL = the URL's host */
         char *host;                   /* Host header; NULL = from the URL */
@@ -105,6 +107,15 @@ struct config_client {
         int cipher;                   /* enum config_cipher */
         int64_t window;               /* bytes */
         int64_t heartbeat;            /* seconds between pings */
+        int64_t heartbeat_timeout;    /* seconds of silence that mean a dead path */
+        bool reconnect;               /* false: exit when the tunnel goes down */
+        int64_t reconnect_delay;      /* ms: the first reconnect's delay */
+        int64_t max_reconnect_delay;  /* seconds: the backoff's cap */
+        int64_t hold_sessions;        /* seconds sessions wait for a working link */
+        int64_t blacklist_after;      /* consecutive failures that bench an endpoint */
+        int64_t blacklist;            /* seconds: the first benching */
+        int64_t blacklist_max;        /* seconds: the longest */
+        char *state_file;             /* quota state; NULL = default path, "" = none */
         bool optimistic;              /* SOCKS5 success before the dial result */
         int log_level;                /* enum log_level */
 };
@@ -121,6 +132,7 @@ struct config_exit {
         int64_t window;                 /* bytes per session and direction */
         int64_t long_poll;              /* seconds a POST /tunnel is held */
         int64_t post_coalesce_ms;
+        int64_t grace; /* seconds a client's sessions outlive its transport */
         int log_level; /* enum log_level */
 };
 

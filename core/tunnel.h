@@ -56,8 +56,10 @@ int tunnel_next_batch(struct tunnel *t, const uint8_t **msg, size_t *len);
  * authenticated like any other. Returns 1 with the batch, or an error. */
 int tunnel_empty_batch(struct tunnel *t, const uint8_t **msg, size_t *len);
 
-/* Client side: opens a batch from the exit and feeds its frames to the mux.
- * Returns 0 (a replay counts as 0), or a negative error when the batch is
+/* Client side: opens a batch from the exit and feeds its frames to the mux
+ * (no replay window: offsets make replays harmless, and a restarted exit
+ * counts its sequence from 0 again). Returns 0, or a negative error when
+ * the batch is
  * not authentic or its frames break the protocol: the caller drops the
  * transport connection. */
 int tunnel_receive(struct tunnel *t, const uint8_t *in, size_t len, uint64_t now_ms);

@@ -83,8 +83,9 @@ static void grace_over(struct timer *t, void *arg)
         struct client *cl = arg;
 
         (void)t;
-        log_info("client %s/%016llx: no transport for %u s, closing its sessions",
-                 cl->srv->keys[cl->key].id, (unsigned long long)cl->instance, GRACE_MS / 1000);
+        log_info("client %s/%016llx: no transport for %lld s, closing its sessions",
+                 cl->srv->keys[cl->key].id, (unsigned long long)cl->instance,
+                 (long long)cl->srv->cfg->grace);
         client_free(cl);
 }
 
@@ -95,7 +96,8 @@ void client_transport_changed(struct client *cl)
         if (cl->ws || cl->polls)
                 reactor_timer_stop(r, &cl->grace);
         else if (!timer_armed(&cl->grace))
-                reactor_timer_start(r, &cl->grace, GRACE_MS, grace_over, cl);
+                reactor_timer_start(r, &cl->grace, (uint64_t)cl->srv->cfg->grace * 1000, grace_over,
+                                    cl);
 }
 
 void client_flush(struct client *cl)

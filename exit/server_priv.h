@@ -9,7 +9,8 @@
  *
  * A client (struct client) is reached by at most one WebSocket (cl->ws) and
  * any number of held POSTs (cl->polls, oldest first). While it has neither,
- * its grace timer runs; when that fires, its sessions end with RST upstream.
+ * its grace timer runs (`grace` seconds); when that fires, its sessions end
+ * with RST upstream.
  */
 #ifndef URELAY_EXIT_SERVER_PRIV_H
 #define URELAY_EXIT_SERVER_PRIV_H
@@ -29,9 +30,8 @@
 
 #define HEADER_DEADLINE_MS 10000
 #define KEEPALIVE_IDLE_MS  60000 /* between requests on a keep-alive connection */
-#define GRACE_MS           30000
-#define MAX_INSTANCES      8  /* live client instances per key */
-#define MAX_POLLS          16 /* held POSTs per client; the oldest is answered beyond */
+#define MAX_INSTANCES      8     /* live client instances per key */
+#define MAX_POLLS          16    /* held POSTs per client; the oldest is answered beyond */
 
 struct exit_key {
         struct aead_keys keys;

@@ -21,7 +21,7 @@
 #include "core/tunnel.h"
 #include "tools/cmd.h"
 #include "transport/tls.h"
-#include "transport/ws.h"
+#include "tools/client_pool.h"
 
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/random.h>
@@ -36,13 +36,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#define AUTH_TIMEOUT_MS 5000
-#define BACKOFF_MIN_MS  500
-#define BACKOFF_MAX_MS  30000
-#define BATCH_FRAMES    (256 * 1024)
-#define TUNNEL_HIGH     (4u << 20)
+#define BATCH_FRAMES (256 * 1024)
 
-static void tunnel_connect(struct crt *rt);
+static void link_connect(struct crt *rt);
 
 void client_fatal(struct crt *rt, int code, const char *msg)
 {
@@ -58,25 +54,15 @@ void client_fatal(struct crt *rt, int code, const char *msg)
 
 static void flush(struct crt *rt)
 {
-        const uint8_t *msg;
-        size_t len;
-
-        if (rt->post) {
+        if (rt->post)
                 post_kick(rt->post);
-                return;
-        }
-        while (rt->state >= T_PROVING && reactor_conn_queued(rt->tc) < TUNNEL_HIGH) {
-                int ret = tunnel_next_batch(&rt->tun, &msg, &len);
-                if (ret <= 0) {
-                        if (ret < 0)
-                                log_error("sealing a batch failed: %s", batch_strerror(ret));
-                        return;
-                }
-                if (ws_send(rt->ws, msg, len) < 0) {
-                        reactor_conn_close(rt->tc, REACTOR_CLOSE_RESET);
-                        return;
-                }
-        }
+        else if (rt->wsl)
+                wslink_kick(rt->wsl);
+}
+
+void client_kick(struct crt *rt)
+{
+        flush(rt);
 }
 
 static void flush_timer(struct timer *t, void *arg)
@@ -199,7 +185,9 @@ static void app_start_session(struct app *a, const uint8_t *early, size_t n)
 {
         struct crt *rt = a->rt;
 
-        if (rt->state != T_UP || mux_open(rt->mux, &a->hs.target, &a->s) < 0) {
+        /* While the tunnel is down the session waits in the mux for the
+         * next link (up to hold_sessions). */
+        if (!rt->mux || mux_open(rt->mux, &a->hs.target, &a->s) < 0) {
                 app_reply(a, SOCKS5_REP_GENERAL);
                 reactor_conn_close(a->c, REACTOR_CLOSE_FLUSH);
                 return;
@@ -318,8 +306,6 @@ static int socks_listen(struct crt *rt)
 
 /* ---- the tunnel ---- */
 
-static void schedule_retry(struct crt *rt, const char *why);
-
 static uint64_t new_instance(void)
 {
         WC_RNG rng;
@@ -332,8 +318,20 @@ static uint64_t new_instance(void)
         return id;
 }
 
-/* Sessions cannot move to another tunnel yet (the resilience work): every
- * relayed app connection ends with a reset, never a clean close. */
+static int tunnel_setup(struct crt *rt)
+{
+        if (mux_new(MUX_CLIENT, (uint32_t)rt->cfg->window, &client_mux_ops, rt, &rt->mux) < 0)
+                return -ENOMEM;
+        if (tunnel_init(&rt->tun, rt->mux, &rt->keys, rt->alg, AEAD_C2S, rt->instance,
+                        rt->batch_frames) < 0) {
+                mux_free(rt->mux);
+                rt->mux = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+/* Every relayed app connection ends with a reset, never a clean close. */
 static void drop_sessions(struct crt *rt)
 {
         for (struct app *a = rt->apps, *next; a; a = next) {
@@ -349,146 +347,49 @@ static void drop_sessions(struct crt *rt)
         tunnel_free(&rt->tun);
 }
 
-static void tunnel_down(struct crt *rt, const char *why)
-{
-        if (rt->state == T_DOWN)
-                return;
-        if (!rt->proven && rt->state >= T_HANDSHAKE) {
-                char msg[1024];
-                const char *reason = "";
-                int status = rt->ws ? ws_handshake_status(rt->ws, &reason) : 0;
-                if (status && status != 101)
-                        snprintf(msg, sizeof(msg),
-                                 "%s answered HTTP %d %s instead of a WebSocket upgrade: it is "
-                                 "not an urelay exit at that URL (check the endpoint URL)",
-                                 rt->ep_name, status, reason);
-                else if (!strncmp(why, "TLS: ", 5))
-                        snprintf(msg, sizeof(msg),
-                                 "TLS with %s failed (%s): check --ca-file and --sni, or that "
-                                 "the endpoint serves TLS",
-                                 rt->ep_name, why + 5);
-                else if (rt->state == T_PROVING)
-                        snprintf(msg, sizeof(msg),
-                                 "%s accepted the WebSocket but refused our first batch (%s): "
-                                 "the exit does not accept this key (check the key file)",
-                                 rt->ep_name, why);
-                else
-                        snprintf(msg, sizeof(msg),
-                                 "%s answered, but not as an urelay exit (%s): check the "
-                                 "endpoint URL",
-                                 rt->ep_name, why);
-                client_fatal(rt, URELAY_EXIT_REJECTED, msg);
-                return;
-        }
-        rt->state = T_DOWN;
-        reactor_timer_stop(rt->r, &rt->auth);
-        reactor_timer_stop(rt->r, &rt->heartbeat);
-        drop_sessions(rt);
-        /* Its sessions are gone on this side: come back as a new instance,
-         * so the exit never mixes the new session ids with the old ones. */
-        rt->instance = new_instance();
-        if (rt->tc)
-                reactor_conn_close(rt->tc, REACTOR_CLOSE_RESET);
-        if (!rt->stopping)
-                schedule_retry(rt, why);
-}
-
-static int ws_emit(void *ud, const uint8_t *p, size_t n)
-{
-        struct crt *rt = ud;
-        return rt->tls ? tls_send(rt->tls, p, n) : reactor_send(rt->tc, p, n);
-}
-
-/* ---- TLS under the WebSocket (wss://) ---- */
-
-static int tls_emit(void *ud, const uint8_t *p, size_t n)
-{
-        struct crt *rt = ud;
-        return reactor_send(rt->tc, p, n);
-}
-
-static void ws_feed(struct crt *rt, const uint8_t *p, size_t n);
-
-static void tls_ready(void *ud)
-{
-        struct crt *rt = ud;
-        log_debug("TLS to %s: %s %s", rt->ep_name, tls_version(rt->tls), tls_cipher(rt->tls));
-        if (ws_client_start(rt->ws) < 0)
-                tunnel_down(rt, "cannot start the WebSocket handshake");
-}
-
-static void tls_data(void *ud, const uint8_t *p, size_t n)
-{
-        ws_feed(ud, p, n);
-}
-
-static void tls_closed(void *ud)
-{
-        tunnel_down(ud, "it ended TLS");
-}
-
-static const struct tls_events client_tls_events = {
-    .emit = tls_emit,
-    .on_ready = tls_ready,
-    .on_data = tls_data,
-    .on_close = tls_closed,
-};
-
-static void ws_open(void *ud)
-{
-        struct crt *rt = ud;
-
-        /* Prove the key: any authenticated batch back (the PONG) will do. */
-        rt->state = T_PROVING;
-        if (mux_ping(rt->mux, 1) < 0)
-                tunnel_down(rt, "cannot send the first batch");
-        else
-                flush(rt);
-}
-
-static void heartbeat_tick(struct timer *t, void *arg)
+/* No link has worked for hold_sessions: the exit has let the sessions go by
+ * now (its grace) or will never see them again. Reset them and come back as
+ * a new instance, so the exit never mixes new session ids with old ones. */
+static void hold_over(struct timer *t, void *arg)
 {
         struct crt *rt = arg;
-        uint64_t now = reactor_now_ms(rt->r), every = (uint64_t)rt->cfg->heartbeat * 1000;
+        struct mux_stats st;
 
         (void)t;
-        if (rt->state != T_UP)
-                return;
-        if (now - rt->last_rx_ms > 3 * every) {
-                char why[96];
-                snprintf(why, sizeof(why), "no answer to heartbeats for %llu s",
-                         (unsigned long long)((now - rt->last_rx_ms) / 1000));
-                log_warn("tunnel to %s: %s", rt->ep_name, why);
-                tunnel_down(rt, why);
-                return;
-        }
-        ws_ping(rt->ws, now);
-        reactor_timer_start(rt->r, &rt->heartbeat, every, heartbeat_tick, rt);
+        mux_get_stats(rt->mux, &st);
+        if (st.sessions_open)
+                log_warn("no working link for %lld s: resetting %llu open sessions",
+                         (long long)rt->cfg->hold_sessions, (unsigned long long)st.sessions_open);
+        drop_sessions(rt);
+        rt->instance = new_instance();
+        if (tunnel_setup(rt) < 0)
+                client_fatal(rt, URELAY_EXIT_RUNTIME, "out of memory setting up the tunnel");
+        else if (rt->post)
+                post_kick(rt->post);
 }
 
-static void ws_pong(void *ud, uint64_t token)
+static void link_down(struct crt *rt)
 {
-        struct crt *rt = ud;
-        (void)token;
-        rt->last_rx_ms = reactor_now_ms(rt->r);
+        if (rt->down_since)
+                return;
+        rt->down_since = reactor_now_ms(rt->r);
+        reactor_timer_start(rt->r, &rt->hold, (uint64_t)rt->cfg->hold_sessions * 1000, hold_over,
+                            rt);
 }
 
-static void proven(struct crt *rt)
+void client_link_proven(struct crt *rt, struct endpoint *ep)
 {
         char a[NETADDR_STRLEN];
-        int ret;
 
-        rt->state = T_UP;
+        if (rt->down_since || !rt->proven) {
+                log_info("tunnel to %s is up%s", ep->name, rt->proven ? " again" : "");
+                rt->down_since = 0;
+                reactor_timer_stop(rt->r, &rt->hold);
+        }
         rt->backoff_ms = 0;
-        reactor_timer_stop(rt->r, &rt->auth);
-        log_info("tunnel to %s is up%s", rt->ep_name, rt->proven ? " again" : "");
-        rt->proven = 1;
-        rt->last_rx_ms = reactor_now_ms(rt->r);
-        if (!rt->post) /* the post link keeps its own heartbeat */
-                reactor_timer_start(rt->r, &rt->heartbeat, (uint64_t)rt->cfg->heartbeat * 1000,
-                                    heartbeat_tick, rt);
+        rt->proven = true;
         if (!rt->listener) {
-                ret = socks_listen(rt);
+                int ret = socks_listen(rt);
                 netaddr_format(&rt->cfg->socks, a, sizeof(a));
                 if (ret < 0) {
                         char msg[512];
@@ -499,11 +400,10 @@ static void proven(struct crt *rt)
         }
         if (!rt->ready_printed) {
                 netaddr_format(&rt->cfg->socks, a, sizeof(a));
-                printf("urelay client: ready: SOCKS5 on %s, exit %s\n", a, rt->ep_name);
+                printf("urelay client: ready: SOCKS5 on %s, exit %s\n", a, ep->name);
                 fflush(stdout);
-                rt->ready_printed = 1;
+                rt->ready_printed = true;
         }
-        flush(rt);
 }
 
 int client_batch_in(struct crt *rt, const uint8_t *p, size_t n)
@@ -512,206 +412,100 @@ int client_batch_in(struct crt *rt, const uint8_t *p, size_t n)
 
         if (ret < 0)
                 return ret;
-        rt->last_rx_ms = reactor_now_ms(rt->r);
-        if (rt->state == T_PROVING && rt->tun.stats.batches_in > 0)
-                proven(rt);
-        else
-                flush(rt);
+        flush(rt);
         return 0;
 }
 
-static void ws_message(void *ud, const uint8_t *p, size_t n)
+/* The verdict and --no-reconnect, for either transport. Returns false when
+ * the client is ending. */
+static bool judge(struct crt *rt, struct endpoint *ep, enum link_verdict v, const char *why)
 {
-        struct crt *rt = ud;
-        int ret = client_batch_in(rt, p, n);
+        char msg[4096];
 
-        if (ret < 0) {
-                log_error("a batch from %s did not authenticate (%s): dropping the tunnel",
-                          rt->ep_name, batch_strerror(ret));
-                tunnel_down(rt, "a batch that did not authenticate");
+        if (v == LINK_REFUSED && !rt->proven) {
+                /* Before the client ever worked, an answer that is not an
+                 * exit taking our key is a configuration to fix. */
+                client_fatal(rt, URELAY_EXIT_REJECTED, why);
+                return false;
         }
-}
-
-static void ws_closed(void *ud, uint16_t code)
-{
-        char why[64];
-        snprintf(why, sizeof(why), "it closed the WebSocket (code %u)", code);
-        tunnel_down(ud, why);
-}
-
-static const struct ws_events client_ws_events = {
-    .emit = ws_emit,
-    .on_open = ws_open,
-    .on_message = ws_message,
-    .on_pong = ws_pong,
-    .on_close = ws_closed,
-};
-
-static void auth_timeout(struct timer *t, void *arg)
-{
-        (void)t;
-        tunnel_down(arg, "no authenticated answer to our first batch within 5 s");
-}
-
-int client_tunnel_setup(struct crt *rt)
-{
-        if (mux_new(MUX_CLIENT, (uint32_t)rt->cfg->window, &client_mux_ops, rt, &rt->mux) < 0)
-                return -ENOMEM;
-        if (tunnel_init(&rt->tun, rt->mux, &rt->keys, rt->alg, AEAD_C2S, rt->instance,
-                        BATCH_FRAMES) < 0) {
-                mux_free(rt->mux);
-                rt->mux = NULL;
-                return -ENOMEM;
+        if (!rt->cfg->reconnect) {
+                snprintf(msg, sizeof(msg), "%s: %s, and reconnect is off (--no-reconnect)",
+                         ep->name, why);
+                client_fatal(rt, URELAY_EXIT_RUNTIME, msg);
+                return false;
         }
-        return 0;
+        ep_failure(ep, why);
+        return true;
 }
-
-static void t_connect(struct rconn *c, void *ud, int res)
-{
-        struct crt *rt = ud;
-        struct ws_conf wc = {.max_msg = BATCH_MAX, .host = rt->host_header, .path = rt->url.path};
-        (void)c;
-
-        if (res < 0) {
-                rt->state = T_DOWN;
-                reactor_conn_close(rt->tc, REACTOR_CLOSE_NOW);
-                schedule_retry(rt, strerror(-res));
-                return;
-        }
-        int one = 1;
-        setsockopt(reactor_conn_fd(c), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        rt->state = T_HANDSHAKE;
-        if (client_tunnel_setup(rt) < 0 || ws_client_new(&rt->ws, &wc, &client_ws_events, rt) < 0 ||
-            (rt->tls_ctx
-                 ? tls_client_new(&rt->tls, rt->tls_ctx, rt->sni, &client_tls_events, rt) < 0 ||
-                       tls_start(rt->tls) < 0
-                 : ws_client_start(rt->ws) < 0)) {
-                client_fatal(rt, URELAY_EXIT_RUNTIME, "cannot set up the tunnel (out of memory?)");
-                return;
-        }
-        reactor_timer_start(rt->r, &rt->auth, AUTH_TIMEOUT_MS, auth_timeout, rt);
-}
-
-static void ws_feed(struct crt *rt, const uint8_t *p, size_t n)
-{
-        if (!rt->ws)
-                return;
-        int ret = ws_input(rt->ws, p, n);
-        if (ret < 0 && rt->state != T_DOWN) {
-                char why[256];
-                snprintf(why, sizeof(why), "%s", ws_strerror(ret));
-                tunnel_down(rt, why);
-        }
-}
-
-static void t_recv(struct rconn *c, void *ud, const uint8_t *p, size_t n)
-{
-        struct crt *rt = ud;
-        (void)c;
-        if (!rt->tls) {
-                ws_feed(rt, p, n);
-                return;
-        }
-        int ret = tls_input(rt->tls, p, n);
-        if (ret < 0 && rt->state != T_DOWN) {
-                char why[512];
-                snprintf(why, sizeof(why), "TLS: %s", tls_last_error(rt->tls));
-                tunnel_down(rt, why);
-        }
-}
-
-static void t_drain(struct rconn *c, void *ud)
-{
-        (void)c;
-        flush(ud);
-}
-
-static void t_eof(struct rconn *c, void *ud)
-{
-        (void)c;
-        tunnel_down(ud, "it closed the connection");
-}
-
-static void t_error(struct rconn *c, void *ud, int err)
-{
-        (void)c;
-        tunnel_down(ud, strerror(-err));
-}
-
-static void t_close(struct rconn *c, void *ud)
-{
-        struct crt *rt = ud;
-        (void)c;
-        rt->tc = NULL;
-        if (rt->ws) {
-                ws_free(rt->ws);
-                rt->ws = NULL;
-        }
-        if (rt->tls) {
-                tls_free(rt->tls);
-                rt->tls = NULL;
-        }
-}
-
-static const struct rconn_ops tunnel_ops = {
-    .on_connect = t_connect,
-    .on_recv = t_recv,
-    .on_drain = t_drain,
-    .on_eof = t_eof,
-    .on_error = t_error,
-    .on_close = t_close,
-};
 
 static void retry_timer(struct timer *t, void *arg)
 {
         (void)t;
-        tunnel_connect(arg);
+        link_connect(arg);
 }
 
-static void schedule_retry(struct crt *rt, const char *why)
+void client_link_failed(struct crt *rt, struct endpoint *ep, enum link_verdict v, const char *why)
 {
-        rt->backoff_ms = rt->backoff_ms ? rt->backoff_ms * 2 : BACKOFF_MIN_MS;
-        if (rt->backoff_ms > BACKOFF_MAX_MS)
-                rt->backoff_ms = BACKOFF_MAX_MS;
-        log_warn("cannot reach %s (%s); retrying in %u ms", rt->ep_name, why, rt->backoff_ms);
-        reactor_timer_start(rt->r, &rt->retry, rt->backoff_ms, retry_timer, rt);
-}
+        uint64_t base = (uint64_t)rt->cfg->reconnect_delay,
+                 cap = (uint64_t)rt->cfg->max_reconnect_delay * 1000;
 
-static void tunnel_connect(struct crt *rt)
-{
-        if (rt->stopping || rt->tc)
+        rt->wsl = NULL; /* it frees itself */
+        if (rt->stopping || !judge(rt, ep, v, why))
                 return;
-        rt->state = T_CONNECTING;
-        int ret = reactor_connect(rt->r, (struct sockaddr *)&rt->ep, rt->ep_len, CONNECT_TIMEOUT_MS,
-                                  &tunnel_ops, rt, &rt->tc);
-        if (ret < 0) {
-                rt->state = T_DOWN;
-                schedule_retry(rt, strerror(-ret));
+        link_down(rt);
+        rt->backoff_ms = rt->backoff_ms ? rt->backoff_ms * 2 : base;
+        if (rt->backoff_ms > cap)
+                rt->backoff_ms = cap;
+        uint64_t d = pool_jitter(rt->backoff_ms);
+        log_warn("tunnel to %s: %s; reconnecting in %llu ms", ep->name, why, (unsigned long long)d);
+        reactor_timer_start(rt->r, &rt->retry, d, retry_timer, rt);
+}
+
+void client_request_failed(struct crt *rt, struct endpoint *ep, enum link_verdict v,
+                           const char *why)
+{
+        if (rt->stopping || !judge(rt, ep, v, why))
+                return;
+        link_down(rt);
+}
+
+void client_tune_socket(int fd)
+{
+        int one = 1, idle = 15, intvl = 5, cnt = 3;
+
+        /* The kernel's own dead-peer check under ours, for paths that drop
+         * a connection without a word. */
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* Starts the transport of the best endpoint: a WebSocket link to it, or the
+ * post link (which spreads requests over every post endpoint). */
+static void link_connect(struct crt *rt)
+{
+        struct endpoint *ep;
+
+        if (rt->stopping || rt->wsl)
+                return;
+        ep = pool_pick(rt->pool, rt->post ? EP_POST : EP_ANY);
+        if (ep->kind == EP_WS) {
+                if (wslink_start(rt, ep, &rt->wsl) < 0)
+                        client_fatal(rt, URELAY_EXIT_RUNTIME, "out of memory starting a link");
+                return;
         }
+        if (rt->post)
+                return;
+        if (post_new(rt, &rt->post) < 0) {
+                client_fatal(rt, URELAY_EXIT_RUNTIME, "out of memory starting the post link");
+                return;
+        }
+        post_start(rt->post);
 }
 
 /* ---- run ---- */
-
-static int resolve_endpoint(struct crt *rt)
-{
-        struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
-        char port[8];
-
-        if (rt->cfg->connect.port)
-                return netaddr_to_sockaddr(&rt->cfg->connect, &rt->ep, &rt->ep_len) < 0 ? -1 : 0;
-        snprintf(port, sizeof(port), "%u", rt->url.addr.port);
-        /* Once, at start: the hot path never resolves. */
-        int ret = getaddrinfo(rt->url.addr.host, port, &hints, &res);
-        if (ret != 0) {
-                fprintf(stderr, "urelay client: cannot resolve %s: %s\n", rt->url.addr.host,
-                        gai_strerror(ret));
-                return -1;
-        }
-        memcpy(&rt->ep, res->ai_addr, res->ai_addrlen);
-        rt->ep_len = res->ai_addrlen;
-        freeaddrinfo(res);
-        return 0;
-}
 
 void client_host_header(const struct netaddr_url *u, char *out, size_t len)
 {
@@ -724,19 +518,88 @@ void client_host_header(const struct netaddr_url *u, char *out, size_t len)
                 snprintf(out + strlen(out), len - strlen(out), ":%u", u->addr.port);
 }
 
+static bool any_tls(const struct config_client *cfg)
+{
+        const struct config_endpoint *e = cfg->endpoints.v;
+
+        for (size_t i = 0; i < cfg->endpoints.n; i++)
+                if (netaddr_scheme_tls(e[i].url.scheme))
+                        return true;
+        return false;
+}
+
+static int tls_setup(struct crt *rt, const struct config_client *cfg, char *err, size_t len)
+{
+        if (rt->tls_ctx || !any_tls(cfg))
+                return 0;
+        return tls_ctx_client_new(&rt->tls_ctx, cfg->ca_file, cfg->insecure, err, len);
+}
+
+/* SIGHUP: the endpoints (and their settings) from the config again; the
+ * rest needs a restart. Sessions and the link stay unless the link's
+ * endpoint left the pool. */
+static void reload(struct crt *rt)
+{
+        struct config_client *cfg = calloc(1, sizeof(*cfg));
+        char err[1024];
+
+        if (!cfg || !rt->reload) {
+                free(cfg);
+                log_warn("SIGHUP: nothing to reload from");
+                return;
+        }
+        if (rt->reload(cfg, err, sizeof(err)) != 0) {
+                log_error("SIGHUP: the config does not load, keeping the running one: %s", err);
+                free(cfg);
+                return;
+        }
+        if (tls_setup(rt, cfg, err, sizeof(err)) < 0 ||
+            pool_update(rt->pool, cfg, err, sizeof(err)) < 0) {
+                log_error("SIGHUP: %s; keeping the running endpoints", err);
+                config_free(&config_client_schema, cfg);
+                free(cfg);
+                return;
+        }
+        /* Only the endpoint list is read again; the pool now points at the
+         * new config, the rest of the runtime keeps the old one. */
+        if (rt->cfg_owned) {
+                config_free(&config_client_schema, rt->cfg_owned);
+                free(rt->cfg_owned);
+        }
+        rt->cfg_owned = cfg;
+        log_info("SIGHUP: %zu endpoint%s in the pool", cfg->endpoints.n,
+                 cfg->endpoints.n == 1 ? "" : "s");
+        if (rt->wsl && wslink_endpoint(rt->wsl)->removed) {
+                /* Its sessions move to the next link. */
+                wslink_free(rt->wsl);
+                rt->wsl = NULL;
+                link_connect(rt);
+        } else if (rt->post && !pool_has_usable(rt->pool, EP_POST) &&
+                   pool_has_usable(rt->pool, EP_WS)) {
+                post_free(rt->post);
+                rt->post = NULL;
+                link_connect(rt);
+        } else if (!rt->post && !rt->wsl && !timer_armed(&rt->retry)) {
+                link_connect(rt);
+        }
+}
+
 static void on_signal(void *arg, int signo)
 {
         struct crt *rt = arg;
-        if (signo == SIGHUP)
+        if (signo == SIGHUP) {
+                reload(rt);
                 return;
+        }
         log_info("client: signal %d, closing every session", signo);
         rt->stopping = 1;
         reactor_stop(rt->r);
 }
 
-int client_run(const struct config_client *cfg, const uint8_t key[KEY_LEN])
+int client_run(const struct config_client *cfg, const uint8_t key[KEY_LEN],
+               int (*reload_cb)(struct config_client *out, char *err, size_t len))
 {
-        struct crt rt = {.cfg = cfg, .exit_code = URELAY_EXIT_OK};
+        struct crt rt = {.cfg = cfg, .exit_code = URELAY_EXIT_OK, .reload = reload_cb};
         char why[512];
         int ret;
 
@@ -745,12 +608,6 @@ int client_run(const struct config_client *cfg, const uint8_t key[KEY_LEN])
                 fprintf(stderr, "urelay client: io_uring unavailable: %s\n", why);
                 return URELAY_EXIT_NOURING;
         }
-        rt.url = ((const struct netaddr_url *)cfg->endpoints.v)[0];
-        netaddr_url_format(&rt.url, rt.ep_name, sizeof(rt.ep_name));
-        if (cfg->host)
-                snprintf(rt.host_header, sizeof(rt.host_header), "%s", cfg->host);
-        else
-                client_host_header(&rt.url, rt.host_header, sizeof(rt.host_header));
         rt.alg =
             cfg->cipher == CONFIG_CIPHER_CHACHA20_POLY1305 ? AEAD_CHACHA20POLY1305 : AEAD_AES256GCM;
         if (aead_keys_derive(&rt.keys, key) < 0) {
@@ -758,35 +615,24 @@ int client_run(const struct config_client *cfg, const uint8_t key[KEY_LEN])
                 return URELAY_EXIT_RUNTIME;
         }
         rt.instance = new_instance();
-        if (netaddr_scheme_tls(rt.url.scheme)) {
-                char err[512];
-                rt.sni = cfg->sni ? cfg->sni : rt.url.addr.host;
-                if (tls_ctx_client_new(&rt.tls_ctx, cfg->ca_file, cfg->insecure, err, sizeof(err)) <
-                    0) {
-                        fprintf(stderr, "urelay client: TLS: %s\n", err);
-                        rt.exit_code = URELAY_EXIT_CONFIG;
-                        goto out;
-                }
+        rt.batch_frames = BATCH_FRAMES;
+        if (tls_setup(&rt, cfg, why, sizeof(why)) < 0) {
+                fprintf(stderr, "urelay client: TLS: %s\n", why);
+                rt.exit_code = URELAY_EXIT_CONFIG;
+                goto out;
+        }
+        if (pool_new(&rt.pool, rt.r, cfg, why, sizeof(why)) < 0) {
+                fprintf(stderr, "urelay client: %s\n", why);
+                rt.exit_code = URELAY_EXIT_CONFIG;
+                goto out;
         }
         rt.auth_conf.user = cfg->socks_user;
         rt.auth_conf.password = cfg->socks_password;
-        if (resolve_endpoint(&rt) < 0) {
+        if (sigwatch_start(&rt.sig, rt.r, on_signal, &rt) < 0 || tunnel_setup(&rt) < 0) {
                 rt.exit_code = URELAY_EXIT_RUNTIME;
                 goto out;
         }
-        if (sigwatch_start(&rt.sig, rt.r, on_signal, &rt) < 0) {
-                rt.exit_code = URELAY_EXIT_RUNTIME;
-                goto out;
-        }
-        if (rt.url.scheme == NETADDR_HTTP || rt.url.scheme == NETADDR_HTTPS) {
-                if (client_tunnel_setup(&rt) < 0 || post_new(&rt, &rt.post) < 0) {
-                        rt.exit_code = URELAY_EXIT_RUNTIME;
-                        goto out;
-                }
-                post_start(rt.post);
-        } else {
-                tunnel_connect(&rt);
-        }
+        link_connect(&rt);
         if (reactor_run(rt.r) < 0)
                 rt.exit_code = URELAY_EXIT_RUNTIME;
         sigwatch_stop(&rt.sig);
@@ -795,10 +641,16 @@ out:
                 post_log_stats(rt.post);
                 post_free(rt.post); /* before the sessions: nothing more is sent */
         }
+        wslink_free(rt.wsl);
         drop_sessions(&rt); /* every open session ends with a reset */
+        pool_free(rt.pool);
         reactor_free(rt.r);
         if (rt.tls_ctx)
                 tls_ctx_free(rt.tls_ctx);
         aead_keys_wipe(&rt.keys);
+        if (rt.cfg_owned) {
+                config_free(&config_client_schema, rt.cfg_owned);
+                free(rt.cfg_owned);
+        }
         return rt.exit_code;
 }

@@ -1,11 +1,14 @@
 /* client: the client runtime. A SOCKS5 server on loopback whose CONNECTs
- * become sessions of one mux, carried as sealed batches over a WebSocket
- * tunnel to the exit.
+ * become sessions of one mux, carried as sealed batches over a transport
+ * (a WebSocket, or batched POSTs) through a pool of endpoints to the exit.
  *
- * At start it proves the endpoint: a PING batch must come back
- * authenticated. An endpoint that answers but not as an urelay exit taking
- * our key ends the process with exit code 2; one that cannot be reached is
- * retried with backoff. tools/cmd_client.c calls it.
+ * At start it proves an endpoint: a PING batch must come back
+ * authenticated. Before the client has ever worked, an endpoint that
+ * answers but not as an urelay exit taking our key ends the process with
+ * exit code 2; afterwards that answer, like any network trouble, costs the
+ * endpoint a failure and the link is re-established with backoff. Sessions
+ * survive a new link (their unacknowledged bytes go again). SIGHUP reloads
+ * the endpoint list. tools/cmd_client.c calls it.
  */
 #ifndef URELAY_TOOLS_CLIENT_H
 #define URELAY_TOOLS_CLIENT_H
@@ -16,7 +19,10 @@
 #include "core/key.h"
 
 /* Runs until SIGINT/SIGTERM. Prints one "ready" line on stdout once the
- * SOCKS5 server accepts connections. Returns a process exit code. */
-int client_run(const struct config_client *cfg, const uint8_t key[KEY_LEN]);
+ * SOCKS5 server accepts connections. <reload> (may be NULL) loads the
+ * configuration again for SIGHUP: 0, or non-zero with a message in err.
+ * Returns a process exit code. */
+int client_run(const struct config_client *cfg, const uint8_t key[KEY_LEN],
+               int (*reload)(struct config_client *out, char *err, size_t len));
 
 #endif

@@ -27,6 +27,7 @@
 #include "tools/client_priv.h"
 
 #include "core/base64.h"
+#include "tools/client_pool.h"
 #include "core/log.h"
 #include "exit/dns.h"
 #include "tools/cmd.h"
@@ -40,9 +41,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
-#define BACKOFF_CAP_MS 10000
-#define IDLE_PING_MAX  8 /* with no session, heartbeats back off to 8 x heartbeat */
+#define BACKOFF_CAP_MS  10000
+#define RETRY_AFTER_DEF 60 /* s of quarantine for a 429 without Retry-After */
+#define IDLE_PING_MAX   8  /* with no session, heartbeats back off to 8 x heartbeat */
 
 /* Where a connection goes: scheme, host and port. */
 struct origin {
@@ -61,8 +64,11 @@ enum wstate {
 struct worker {
         struct post *p;
         enum wstate state;
-        bool poll; /* the request carries no frames */
-        /* The connection, to <conn_origin>. */
+        bool poll;           /* the request carries no frames */
+        struct endpoint *ep; /* the request's (held) */
+        uint64_t sent_ms;
+        /* The connection, to <conn_origin> through <conn_ep> (held). */
+        struct endpoint *conn_ep;
         struct rconn *c;
         struct tls *tls;
         bool conn_ready; /* connected (and TLS done) */
@@ -78,16 +84,16 @@ struct worker {
         struct http1_msg resp;
         struct timer timeout;
         struct dns_query *dq;
+        bool resolving_own; /* the endpoint's own host: remember the answer */
 };
 
 struct post_stats {
-        uint64_t requests, polls, failed, redirects, answers;
+        uint64_t requests, polls, failed, quota, redirects, answers;
         unsigned data_inflight_max;
 };
 
 struct post {
         struct crt *rt;
-        struct origin main;
         struct worker *w;
         unsigned nw;       /* workers + 1 (the poll) */
         unsigned data_max; /* requests carrying frames at once */
@@ -97,7 +103,6 @@ struct post {
         bool downloading;  /* the last answer carried data: keep more polls out */
         struct timer backoff, heartbeat;
         unsigned idle_beats;
-        struct dns *dns;
         struct post_stats st;
 };
 
@@ -124,6 +129,9 @@ static void conn_drop(struct worker *w, enum reactor_close how)
                 reactor_conn_set_ud(w->c, NULL);
                 reactor_conn_close(w->c, how);
         }
+        if (w->conn_ep)
+                ep_release(w->conn_ep);
+        w->conn_ep = NULL;
         w->c = NULL;
         tls_free(w->tls);
         w->tls = NULL;
@@ -144,6 +152,11 @@ static void req_end(struct worker *w)
                 p->polls_inflight--;
         else if (w->state != W_IDLE)
                 p->data_inflight--;
+        if (w->ep) {
+                w->ep->inflight--;
+                ep_release(w->ep);
+                w->ep = NULL;
+        }
         w->state = W_IDLE;
 }
 
@@ -155,33 +168,41 @@ static void backoff_over(struct timer *t, void *arg)
         pump(p);
 }
 
-/* What a failed request means, before and after the endpoint has proven. */
-static void req_failed(struct worker *w, bool answered, const char *why)
+/* The request's frames, and those of the answer it may have lost, go
+ * again (before the proof, the only frame was the PING: send another). */
+static void resend(struct post *p, uint64_t token)
+{
+        struct crt *rt = p->rt;
+
+        if (rt->proven ? mux_recover(rt->mux, token) < 0 : mux_ping(rt->mux, 1) < 0)
+                log_error("out of memory queuing a resend request");
+}
+
+/* A failed request: <msg> says why, in full for LINK_REFUSED (it may end
+ * the client). */
+static void req_fail(struct worker *w, enum link_verdict v, const char *msg)
 {
         struct post *p = w->p;
         struct crt *rt = p->rt;
+        struct endpoint *ep = w->ep;
 
         conn_drop(w, REACTOR_CLOSE_RESET);
+        ep_hold(ep);
         req_end(w);
         p->st.failed++;
         p->failures++;
-        if (!rt->proven && answered) {
-                char msg[1024];
-                snprintf(msg, sizeof(msg),
-                         "%s answered, but not as an urelay exit taking this key (%s): check "
-                         "the endpoint URL and the key file",
-                         rt->ep_name, why);
-                client_fatal(rt, URELAY_EXIT_REJECTED, msg);
+        client_request_failed(rt, ep, v, msg);
+        if (rt->stopping) {
+                ep_release(ep);
                 return;
         }
         if (p->failures == 1 || p->failures % 10 == 0)
-                log_warn("post to %s: %s (%u failure%s in a row); its frames go again", rt->ep_name,
-                         why, p->failures, p->failures == 1 ? "" : "s");
-        /* The request's frames, and the answer it may have lost. Before
-         * the proof, the only frame was the PING: send another. */
-        if (rt->proven ? mux_recover(rt->mux, p->st.failed) < 0 : mux_ping(rt->mux, 1) < 0)
-                log_error("out of memory queuing a resend request");
-        if (p->failures > 1) {
+                log_warn("post to %s: %s (%u failure%s in a row); its frames go again", ep->name,
+                         msg, p->failures, p->failures == 1 ? "" : "s");
+        ep_release(ep);
+        resend(p, p->st.failed);
+        /* Back off only when the pool has nowhere else to go. */
+        if (p->failures > 1 && !pool_has_usable(rt->pool, EP_POST)) {
                 unsigned shift = p->failures - 2 < 7 ? p->failures - 2 : 7;
                 uint64_t d = (uint64_t)100 << shift;
                 p->paused = true;
@@ -193,6 +214,63 @@ static void req_failed(struct worker *w, bool answered, const char *why)
         pump(p);
 }
 
+static void req_failed(struct worker *w, bool answered, const char *why)
+{
+        char msg[2560];
+
+        if (!answered) {
+                req_fail(w, LINK_NET, why);
+                return;
+        }
+        snprintf(msg, sizeof(msg),
+                 "%s answered, but not as an urelay exit taking this key (%s): check the "
+                 "endpoint URL and the key file",
+                 w->ep->name, why);
+        req_fail(w, LINK_REFUSED, msg);
+}
+
+/* The endpoint's quota is spent: it rests (with its account) until
+ * wall-clock <until>; the frames go again through another endpoint. */
+static void req_quota(struct worker *w, uint64_t until, const char *why)
+{
+        struct post *p = w->p;
+
+        ep_quota(w->ep, until, why);
+        if (!http1_keep_alive(http1_msg_head(&w->resp)))
+                conn_drop(w, REACTOR_CLOSE_NOW);
+        req_end(w);
+        p->st.quota++;
+        resend(p, p->st.failed + p->st.quota);
+        pump(p);
+}
+
+/* Seconds from a Retry-After value (delta-seconds or an HTTP-date). */
+static uint64_t retry_after_s(const char *v)
+{
+        struct tm tm = {0};
+        char *end;
+
+        if (!v)
+                return RETRY_AFTER_DEF;
+        unsigned long n = strtoul(v, &end, 10);
+        if (end != v && !*end)
+                return n > 86400 ? 86400 : n;
+        end = strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        if (end) {
+                time_t at = timegm(&tm), now = time(NULL);
+                return at > now ? (uint64_t)(at - now) : 1;
+        }
+        return RETRY_AFTER_DEF;
+}
+
+/* Apps Script's page once the daily UrlFetch quota is spent (docs/apps-script.md). */
+static bool quota_page(const uint8_t *body, size_t len)
+{
+        static const char needle[] = "too many times for one day";
+        return len > sizeof(needle) && body[0] == '<' &&
+               memmem(body, len, needle, sizeof(needle) - 1) != NULL;
+}
+
 /* ---- the answer ---- */
 
 static void answered_batch(struct worker *w)
@@ -202,6 +280,10 @@ static void answered_batch(struct worker *w)
         uint8_t *body = (uint8_t *)http1_msg_body(&w->resp, &len);
         int ret;
 
+        if (quota_page(body, len)) {
+                req_quota(w, pool_quota_reset_ms(tunnel_wall_ms()), "daily quota exhausted");
+                return;
+        }
         if (len && body[0] != BATCH_VERSION) {
                 /* Text mode (docs/protocol.md §6), whatever we sent. */
                 ret = b64_decode((const char *)body, len, body, len, &blen);
@@ -224,9 +306,14 @@ static void answered_batch(struct worker *w)
         }
         if (!http1_keep_alive(http1_msg_head(&w->resp)))
                 conn_drop(w, REACTOR_CLOSE_NOW);
+        struct endpoint *ep = w->ep;
+        ep_hold(ep);
+        ep_success(ep, w->poll ? 0 : (uint32_t)(reactor_now_ms(p->rt->r) - w->sent_ms));
         req_end(w);
         p->failures = 0;
         p->st.answers++;
+        client_link_proven(p->rt, ep);
+        ep_release(ep);
         pump(p);
 }
 
@@ -273,14 +360,18 @@ static void answer_complete(struct worker *w)
 
         if (status == 200) {
                 answered_batch(w);
+        } else if (status == 429) {
+                uint64_t s = retry_after_s(http1_header(http1_msg_head(&w->resp), "Retry-After"));
+                snprintf(why, sizeof(why), "HTTP 429 (Retry-After %llu s)", (unsigned long long)s);
+                req_quota(w, tunnel_wall_ms() + s * 1000, why);
         } else if (status == 301 || status == 302 || status == 303 || status == 307 ||
                    status == 308) {
                 redirect(w, status);
         } else {
                 const char *reason = http1_reason(http1_msg_head(&w->resp));
                 snprintf(why, sizeof(why), "HTTP %d %s", status, reason ? reason : "");
-                /* 5xx and 429 are the path's trouble, not a verdict on us. */
-                req_failed(w, status < 500 && status != 429, why);
+                /* 5xx is the path's trouble, not a verdict on us. */
+                req_failed(w, status < 500, why);
         }
 }
 
@@ -309,7 +400,6 @@ static void conn_input(struct worker *w, const uint8_t *p, size_t n)
 
 static void send_request(struct worker *w)
 {
-        const struct config_client *cfg = w->p->rt->cfg;
         char head[NETADDR_PATH_MAX + NETADDR_HOST_MAX + 256];
         int n;
 
@@ -321,9 +411,10 @@ static void send_request(struct worker *w)
                              "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\n"
                              "Content-Length: %zu\r\n\r\n",
                              w->path, w->host_header,
-                             cfg->text ? "text/plain" : "application/octet-stream", w->body_len);
+                             w->ep->text ? "text/plain" : "application/octet-stream", w->body_len);
         http1_msg_reset(&w->resp);
         w->state = W_WAITING;
+        w->sent_ms = reactor_now_ms(w->p->rt->r);
         int ret = w->tls ? tls_send(w->tls, (const uint8_t *)head, (size_t)n)
                          : reactor_send(w->c, head, (size_t)n);
         if (ret == 0 && !w->get)
@@ -371,24 +462,24 @@ static const struct tls_events post_tls_events = {
 static void c_connect(struct rconn *c, void *ud, int res)
 {
         struct worker *w = ud;
-        const struct crt *rt = w->p->rt;
-        int one = 1;
+        const struct crt *rt;
 
         if (!w)
                 return;
+        rt = w->p->rt;
         if (res < 0) {
                 char why[128];
                 snprintf(why, sizeof(why), "cannot connect: %s", strerror(-res));
                 req_failed(w, false, why);
                 return;
         }
-        setsockopt(reactor_conn_fd(c), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        client_tune_socket(reactor_conn_fd(c));
         if (!w->conn_origin.tls) {
                 w->conn_ready = true;
                 send_request(w);
                 return;
         }
-        const char *sni = rt->cfg->sni ? rt->cfg->sni : w->conn_origin.host;
+        const char *sni = w->conn_ep->sni_set ? w->conn_ep->sni : w->conn_origin.host;
         if (!rt->tls_ctx || tls_client_new(&w->tls, rt->tls_ctx, sni, &post_tls_events, w) < 0 ||
             tls_start(w->tls) < 0)
                 req_failed(w, false, "cannot start TLS");
@@ -407,21 +498,19 @@ static void c_recv(struct rconn *c, void *ud, const uint8_t *p, size_t n)
         if (tls_input(w->tls, p, n) < 0) {
                 char why[256];
                 snprintf(why, sizeof(why), "TLS: %s", tls_last_error(w->tls));
-                if (!w->p->rt->proven) {
+                if (w->state == W_IDLE) {
+                        conn_drop(w, REACTOR_CLOSE_RESET);
+                } else {
                         /* As for wss://: a certificate or name we cannot
-                         * verify is a configuration to fix, not a glitch. */
-                        char msg[768];
+                         * verify is a configuration to fix, not a glitch
+                         * (before the client has worked). */
+                        char msg[2560];
                         snprintf(msg, sizeof(msg),
                                  "TLS with %s failed (%s): check --ca-file and --sni, or that "
                                  "the endpoint serves TLS",
-                                 w->p->rt->ep_name, tls_last_error(w->tls));
-                        client_fatal(w->p->rt, URELAY_EXIT_REJECTED, msg);
-                        return;
+                                 w->conn_ep->name, tls_last_error(w->tls));
+                        req_fail(w, LINK_REFUSED, msg);
                 }
-                if (w->state == W_IDLE)
-                        conn_drop(w, REACTOR_CLOSE_RESET);
-                else
-                        req_failed(w, false, why);
         }
 }
 
@@ -483,6 +572,8 @@ static void dial(struct worker *w, const struct sockaddr_storage *sa, socklen_t 
 
         w->state = W_CONNECTING;
         w->conn_origin = w->target;
+        w->conn_ep = w->ep;
+        ep_hold(w->conn_ep);
         ret = reactor_connect(rt->r, (const struct sockaddr *)sa, len, CONNECT_TIMEOUT_MS,
                               &worker_ops, w, &w->c);
         if (ret < 0) {
@@ -500,8 +591,13 @@ static void resolved(void *arg, int status, const struct sockaddr_storage *addrs
         if (status < 0 || n == 0) {
                 char why[NETADDR_HOST_MAX + 64];
                 snprintf(why, sizeof(why), "cannot resolve %s: %s", w->target.host,
-                         strerror(-status));
+                         strerror(status < 0 ? -status : ENOENT));
                 req_failed(w, false, why);
+                return;
+        }
+        if (w->resolving_own) {
+                ep_resolved(w->ep, addrs, n); /* remembered for the next requests */
+                dial(w, &w->ep->sa, w->ep->sa_len);
                 return;
         }
         sa = addrs[0];
@@ -518,11 +614,13 @@ static void issue(struct worker *w)
 {
         struct post *p = w->p;
         struct crt *rt = p->rt;
+        struct endpoint *ep = w->ep;
+        struct origin own;
         struct netaddr a;
         struct sockaddr_storage sa;
         socklen_t len;
 
-        if (w->c && w->conn_ready && same_origin(&w->conn_origin, &w->target)) {
+        if (w->c && w->conn_ready && w->conn_ep == ep && same_origin(&w->conn_origin, &w->target)) {
                 send_request(w);
                 return;
         }
@@ -534,9 +632,11 @@ static void issue(struct worker *w)
                 return;
         }
         /* Fronting dials one address whatever the Host; the endpoint's
-         * own host was resolved at start; an IP literal needs no DNS. */
-        if (same_origin(&w->target, &p->main) || rt->cfg->connect.port) {
-                dial(w, &rt->ep, rt->ep_len);
+         * own host is resolved once in a while; an IP literal needs no DNS. */
+        origin_of(&ep->url, &own);
+        bool mine = same_origin(&w->target, &own);
+        if (ep->via_connect || (mine && ep_addr_known(ep))) {
+                dial(w, &ep->sa, ep->sa_len);
                 return;
         }
         char err[64], lit[NETADDR_HOST_MAX + 16];
@@ -547,13 +647,12 @@ static void issue(struct worker *w)
                 dial(w, &sa, len);
                 return;
         }
-        if (!p->dns && dns_new(&p->dns, rt->r, NULL) < 0) {
-                req_failed(w, false, "cannot start the resolver");
-                return;
-        }
         w->state = W_RESOLVING;
-        if (dns_resolve(p->dns, w->target.host, resolved, w, &w->dq) < 0)
-                req_failed(w, false, "cannot resolve the redirect's host");
+        w->resolving_own = mine;
+        if (ep_resolve(ep, w->target.host, resolved, w, &w->dq) < 0) {
+                w->dq = NULL;
+                req_failed(w, false, "cannot resolve the host (a bad name, or no resolver)");
+        }
 }
 
 static void req_timeout(struct timer *t, void *arg)
@@ -561,17 +660,24 @@ static void req_timeout(struct timer *t, void *arg)
         struct worker *w = arg;
         char why[64];
         (void)t;
-        snprintf(why, sizeof(why), "no whole answer within %lld s",
-                 (long long)w->p->rt->cfg->request_timeout);
+        snprintf(why, sizeof(why), "no whole answer within %llu s",
+                 (unsigned long long)(reactor_now_ms(w->p->rt->r) - w->sent_ms + 500) / 1000);
         req_failed(w, false, why);
 }
 
-/* Starts a request on free worker <w> with batch msg[0, len). */
-static int req_start(struct worker *w, const uint8_t *msg, size_t len, bool poll)
+/* Starts a request through <ep> on free worker <w> with batch msg[0, len). */
+static int req_start(struct worker *w, struct endpoint *ep, const uint8_t *msg, size_t len,
+                     bool poll)
 {
         struct post *p = w->p;
         struct crt *rt = p->rt;
-        size_t need = rt->cfg->text ? b64_encoded_len(len) : len;
+        size_t need = ep->text ? b64_encoded_len(len) : len;
+        /* A request with frames is answered at the exit's next flush: one
+         * that takes longer than heartbeat_timeout means a dead path. A
+         * long poll is held by design, up to the exit's long_poll. */
+        int64_t limit = poll || rt->cfg->heartbeat_timeout > rt->cfg->request_timeout
+                            ? rt->cfg->request_timeout
+                            : rt->cfg->heartbeat_timeout;
 
         if (need > w->body_cap) {
                 uint8_t *b = realloc(w->body, need);
@@ -580,19 +686,24 @@ static int req_start(struct worker *w, const uint8_t *msg, size_t len, bool poll
                 w->body = b;
                 w->body_cap = need;
         }
-        if (rt->cfg->text)
+        if (ep->text) {
                 b64_encode(msg, len, (char *)w->body, w->body_cap, &w->body_len);
-        else
+        } else {
                 memcpy(w->body, msg, len);
-        if (!rt->cfg->text)
                 w->body_len = len;
+        }
+        w->ep = ep;
+        ep_hold(ep);
+        ep->inflight++;
+        ep->uses++;
         w->poll = poll;
         w->get = false;
         w->redirects = 0;
-        w->target = p->main;
-        snprintf(w->host_header, sizeof(w->host_header), "%s", rt->host_header);
-        snprintf(w->path, sizeof(w->path), "%s", rt->url.path);
+        origin_of(&ep->url, &w->target);
+        snprintf(w->host_header, sizeof(w->host_header), "%s", ep->host_header);
+        snprintf(w->path, sizeof(w->path), "%s", ep->url.path);
         w->state = W_CONNECTING; /* counted as in flight from here */
+        w->sent_ms = reactor_now_ms(rt->r);
         if (poll) {
                 p->polls_inflight++;
                 p->st.polls++;
@@ -602,22 +713,22 @@ static int req_start(struct worker *w, const uint8_t *msg, size_t len, bool poll
                         p->st.data_inflight_max = p->data_inflight;
         }
         p->st.requests++;
-        reactor_timer_start(rt->r, &w->timeout, (uint64_t)rt->cfg->request_timeout * 1000,
-                            req_timeout, w);
+        reactor_timer_start(rt->r, &w->timeout, (uint64_t)limit * 1000, req_timeout, w);
         issue(w);
         return 0;
 }
 
-static struct worker *free_worker(struct post *p)
+/* A free worker for a request through <ep>: one with a live connection to
+ * it if there is one. */
+static struct worker *free_worker(struct post *p, const struct endpoint *ep)
 {
         struct worker *best = NULL;
 
-        /* Prefer one with a live connection to the endpoint. */
         for (unsigned i = 0; i < p->nw; i++) {
                 struct worker *w = &p->w[i];
                 if (w->state != W_IDLE)
                         continue;
-                if (w->c && w->conn_ready && same_origin(&w->conn_origin, &p->main))
+                if (ep && w->c && w->conn_ready && w->conn_ep == ep)
                         return w;
                 if (!best)
                         best = w;
@@ -628,8 +739,19 @@ static struct worker *free_worker(struct post *p)
 static bool sessions_open(const struct post *p)
 {
         struct mux_stats st;
+        if (!p->rt->mux)
+                return false;
         mux_get_stats(p->rt->mux, &st);
         return st.sessions_open > 0;
+}
+
+/* The endpoint for the next request and a worker for it. */
+static struct worker *next_worker(struct post *p, struct endpoint **ep)
+{
+        if (!free_worker(p, NULL))
+                return NULL;
+        *ep = pool_pick(p->rt->pool, EP_POST);
+        return *ep ? free_worker(p, *ep) : NULL;
 }
 
 static void pump(struct post *p)
@@ -638,18 +760,19 @@ static void pump(struct post *p)
         const uint8_t *msg;
         size_t len;
         struct worker *w;
+        struct endpoint *ep;
 
-        if (p->paused || rt->stopping)
+        if (p->paused || rt->stopping || !rt->mux)
                 return;
         while (p->data_inflight < p->data_max && mux_has_pending(rt->mux) &&
-               (w = free_worker(p)) != NULL) {
+               (w = next_worker(p, &ep)) != NULL) {
                 int ret = tunnel_next_batch(&rt->tun, &msg, &len);
                 if (ret <= 0) {
                         if (ret < 0)
                                 log_error("sealing a batch failed: %s", batch_strerror(ret));
                         break;
                 }
-                if (req_start(w, msg, len, false) < 0) {
+                if (req_start(w, ep, msg, len, false) < 0) {
                         log_error("out of memory for a request");
                         mux_rewind(rt->mux);
                         return;
@@ -662,8 +785,8 @@ static void pump(struct post *p)
         unsigned want = p->downloading ? p->data_max : 1;
         while (rt->proven && p->polls_inflight < want && sessions_open(p) &&
                (p->polls_inflight == 0 || p->data_inflight + p->polls_inflight + 1 < p->nw) &&
-               (w = free_worker(p)) != NULL && tunnel_empty_batch(&rt->tun, &msg, &len) == 1)
-                if (req_start(w, msg, len, true) < 0)
+               (w = next_worker(p, &ep)) != NULL && tunnel_empty_batch(&rt->tun, &msg, &len) == 1)
+                if (req_start(w, ep, msg, len, true) < 0)
                         break;
 }
 
@@ -698,8 +821,12 @@ void post_start(struct post *p)
 {
         struct crt *rt = p->rt;
 
-        rt->state = T_PROVING;
-        mux_ping(rt->mux, 1);
+        /* The first request proves the endpoint; after another link, it also
+         * asks the exit for what that one lost. */
+        if (rt->proven)
+                resend(p, 1);
+        else
+                mux_ping(rt->mux, 1);
         reactor_timer_start(rt->r, &p->heartbeat, (uint64_t)rt->cfg->heartbeat * 1000,
                             heartbeat_tick, p);
         pump(p);
@@ -713,7 +840,6 @@ int post_new(struct crt *rt, struct post **out)
         if (!p)
                 return -ENOMEM;
         p->rt = rt;
-        origin_of(&rt->url, &p->main);
         p->data_max = (unsigned)rt->cfg->workers;
         p->nw = p->data_max + 1;
         p->w = calloc(p->nw, sizeof(*p->w));
@@ -731,6 +857,7 @@ int post_new(struct crt *rt, struct post **out)
                 batch = 16 * 1024;
         if (batch > 256 * 1024)
                 batch = 256 * 1024;
+        rt->batch_frames = batch;
         rt->tun.batch_frames = batch;
         *out = p;
         return 0;
@@ -748,11 +875,13 @@ void post_free(struct post *p)
                 if (w->dq)
                         dns_cancel(w->dq);
                 conn_drop(w, REACTOR_CLOSE_NOW);
+                if (w->ep) {
+                        w->ep->inflight--;
+                        ep_release(w->ep);
+                }
                 http1_msg_free(&w->resp);
                 free(w->body);
         }
-        if (p->dns)
-                dns_free(p->dns);
         free(p->w);
         free(p);
 }
@@ -760,8 +889,9 @@ void post_free(struct post *p)
 void post_log_stats(const struct post *p)
 {
         log_info("post: %llu requests (%llu long polls), %llu answered, %llu failed, %llu "
-                 "redirects followed, at most %u carrying data at once",
+                 "refused for quota, %llu redirects followed, at most %u carrying data at once",
                  (unsigned long long)p->st.requests, (unsigned long long)p->st.polls,
                  (unsigned long long)p->st.answers, (unsigned long long)p->st.failed,
-                 (unsigned long long)p->st.redirects, p->st.data_inflight_max);
+                 (unsigned long long)p->st.quota, (unsigned long long)p->st.redirects,
+                 p->st.data_inflight_max);
 }

@@ -1,5 +1,12 @@
 /* client_priv: what the client runtime (client.c: SOCKS5, sessions, the
- * WebSocket link) shares with its POST link (client_post.c). Not an API.
+ * choice of transport, reconnects) shares with its transports (the links:
+ * client_ws.c, client_post.c) and the endpoint pool (client_pool.c). Not
+ * an API.
+ *
+ * The runtime owns one mux and tunnel (one client instance) for the life of
+ * the process; links come and go under it. A link reports what happens
+ * through the client_link_* calls below; sessions never notice a link
+ * change unless the exit has lost them (then they end with a reset).
  */
 #ifndef URELAY_TOOLS_CLIENT_PRIV_H
 #define URELAY_TOOLS_CLIENT_PRIV_H
@@ -13,14 +20,24 @@
 #include "core/socks5.h"
 #include "core/tunnel.h"
 
+#include <stdbool.h>
 #include <sys/socket.h>
 
 #define CONNECT_TIMEOUT_MS 10000
 
 enum tstate { T_DOWN, T_CONNECTING, T_HANDSHAKE, T_PROVING, T_UP };
 
+/* Why a link ended. */
+enum link_verdict {
+        LINK_NET,     /* the network or the path: always retried */
+        LINK_REFUSED, /* answered, but not as an urelay exit taking our key */
+};
+
 struct crt;
 struct post;
+struct wslink;
+struct endpoint;
+struct pool;
 
 struct app {
         struct crt *rt;
@@ -35,29 +52,24 @@ struct app {
 
 struct crt {
         const struct config_client *cfg;
+        struct config_client *cfg_owned; /* after a reload */
+        int (*reload)(struct config_client *out, char *err, size_t len);
         struct reactor *r;
         struct aead_keys keys;
         enum aead_alg alg;
         uint64_t instance;
-        struct netaddr_url url;
-        struct sockaddr_storage ep;
-        socklen_t ep_len;
-        char ep_name[512];
-        char host_header[NETADDR_HOST_MAX + 10];
-        enum tstate state;
-        struct rconn *tc;
-        struct tls_ctx *tls_ctx; /* wss:// and https:// */
-        struct tls *tls;
-        const char *sni;
-        struct ws *ws;
-        struct post *post; /* http:// and https:// endpoints */
+        struct pool *pool;
+        struct tls_ctx *tls_ctx; /* for wss:// and https:// endpoints */
+        struct wslink *wsl;      /* the WebSocket link, if that is the transport */
+        struct post *post;       /* the post link, if that is the transport */
         struct mux *mux;
         struct tunnel tun;
-        int proven; /* the endpoint has answered an authenticated batch */
-        int ready_printed;
-        unsigned backoff_ms;
-        struct timer retry, auth, flush, heartbeat;
-        uint64_t last_rx_ms; /* anything heard from the exit */
+        size_t batch_frames;
+        bool proven; /* some endpoint has answered an authenticated batch */
+        bool ready_printed;
+        uint64_t backoff_ms;
+        uint64_t down_since; /* ms; 0 while a link works */
+        struct timer retry, flush, hold;
         struct rconn *listener;
         struct app *apps;
         struct socks5_auth auth_conf;
@@ -67,18 +79,35 @@ struct crt {
 
 /* client.c */
 void client_fatal(struct crt *rt, int code, const char *msg);
-/* A batch from the exit: authenticate and deliver; the first one proves
- * the endpoint. Returns 0, or a negative error for a batch that is not
- * authentic or breaks the protocol. */
+/* A batch from the exit: authenticate and deliver. Returns 0, or a negative
+ * error for a batch that is not authentic or breaks the protocol. */
 int client_batch_in(struct crt *rt, const uint8_t *p, size_t n);
-/* Sets up the mux and tunnel for a (new) client instance. Returns 0 or
- * -ENOMEM. */
-int client_tunnel_setup(struct crt *rt);
+/* The mux may have frames: ask the link for them. */
+void client_kick(struct crt *rt);
+/* A link got an authentic batch through <ep>: the tunnel works. */
+void client_link_proven(struct crt *rt, struct endpoint *ep);
+/* A WebSocket link ended; it is freed by itself. */
+void client_link_failed(struct crt *rt, struct endpoint *ep, enum link_verdict v, const char *why);
+/* A POST request failed (the post link keeps going): the runtime applies
+ * --no-reconnect, the verdict before the first proof, and the session hold. */
+void client_request_failed(struct crt *rt, struct endpoint *ep, enum link_verdict v,
+                           const char *why);
+/* TCP keepalive and friends on a transport socket. */
+void client_tune_socket(int fd);
 /* Host header for <u>: the name, bracketed if IPv6, with the port unless
  * it is the scheme's default. */
 void client_host_header(const struct netaddr_url *u, char *out, size_t len);
 
-/* client_post.c: the post transport's client half. */
+/* client_ws.c: the WebSocket link. */
+/* Connects to ws endpoint <ep>; *out is the link (cleared through
+ * client_link_failed if it fails, even before this returns). */
+int wslink_start(struct crt *rt, struct endpoint *ep, struct wslink **out);
+void wslink_kick(struct wslink *l);
+bool wslink_up(const struct wslink *l);
+struct endpoint *wslink_endpoint(const struct wslink *l);
+void wslink_free(struct wslink *l);
+
+/* client_post.c: the post link, over every post endpoint of the pool. */
 int post_new(struct crt *rt, struct post **out);
 void post_free(struct post *p);
 /* Starts (the first request proves the endpoint). */

@@ -35,6 +35,17 @@ static void warn_risky(const struct config_client *cfg)
                 log_warn("debug logging is on: logs may name the hosts you visit");
 }
 
+static int saved_argc;
+static char **saved_argv;
+
+/* SIGHUP: the same command line (and so the same file) again. */
+static int reload_config(struct config_client *out, char *err, size_t len)
+{
+        struct config_cmdline cl;
+
+        return config_client_load(saved_argc, saved_argv, out, &cl, err, len);
+}
+
 int cmd_client(int argc, char **argv)
 {
         struct config_client cfg;
@@ -57,7 +68,9 @@ int cmd_client(int argc, char **argv)
                 goto out;
         }
         log_info("client: %s key-id=%s", summary, id);
-        code = client_run(&cfg, key);
+        saved_argc = argc;
+        saved_argv = argv;
+        code = client_run(&cfg, key, reload_config);
 out:
         key_wipe(key, sizeof(key));
         config_free(&config_client_schema, &cfg);

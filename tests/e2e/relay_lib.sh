@@ -36,10 +36,11 @@ start_target() {
   TARGET_PORT=$(head -n1 "$TMP/target.port")
 }
 
-# start_exit NAME ARGS...: sets EXIT_PORT, EXIT_PID; logs in $TMP/NAME.*
+# start_exit NAME ARGS...: sets EXIT_PORT (or takes $EXIT_LISTEN_PORT: a
+# restart on the same port), EXIT_PID; logs in $TMP/NAME.*
 start_exit() {
   local name=$1; shift
-  EXIT_PORT=$(free_port)
+  EXIT_PORT=${EXIT_LISTEN_PORT:-$(free_port)}
   "$URELAY" exit --listen "127.0.0.1:$EXIT_PORT" --dns-server 127.0.0.1:"${DNS_PORT:-1}" "$@" \
     >"$TMP/$name.out" 2>"$TMP/$name.err" &
   EXIT_PID=$!
@@ -52,7 +53,7 @@ start_exit() {
 start_client() {
   local name=$1 key=$2; shift 2
   SOCKS_PORT=$(free_port)
-  "$URELAY" client --socks "127.0.0.1:$SOCKS_PORT" --key-file "$TMP/$key" \
+  "$URELAY" client --socks "127.0.0.1:$SOCKS_PORT" --key-file "$TMP/$key" --state-file "" \
     --endpoint "${ENDPOINT:-ws://127.0.0.1:$EXIT_PORT/stream}" "$@" \
     >"$TMP/$name.out" 2>"$TMP/$name.err" &
   CLIENT_PID=$!
@@ -90,6 +91,16 @@ check() {
 
 # reply HOST:PORT: the SOCKS5 reply code the relay gives for that target.
 reply() { "$RELAYCHECK" probe --socks "$SOCKS_PORT" --target "$1" | sed -n 's/^reply //p'; }
+
+# start_faultproxy NAME TARGET_PORT: tests/e2e/faultproxy.py in front of
+# TARGET_PORT; sets FP_PORT, FP_PID.
+start_faultproxy() {
+  python3 "$SRC/tests/e2e/faultproxy.py" "$2" --max-seconds 300 >"$TMP/$1.port" 2>"$TMP/$1.err" &
+  FP_PID=$!
+  PIDS+=($FP_PID)
+  wait_line "$TMP/$1.port" '^[0-9]+$' 5
+  FP_PORT=$(head -n1 "$TMP/$1.port")
+}
 
 # start_dns: a fake DNS server on loopback; sets DNS_PORT (start_exit uses it).
 start_dns() {

@@ -4,6 +4,9 @@
  *   relaycheck run --socks P --target [HOST:]P [--sessions N] [--up BYTES]
  *                  [--down BYTES] [--early] [--read-rate B/s --read-for S]
  *                  [--timeout S]   (default 120: a stall fails instead of hanging)
+ *                  [--expect-reset]  (every session must end with a reset,
+ *                   every byte before it right: a relay that lost the
+ *                   stream must never pass it off as a clean end)
  *   relaycheck probe --socks P --target HOST:P   prints the SOCKS5 reply code
  *   (--direct instead of --socks connects straight to the target: a check
  *   of the checker itself)
@@ -179,7 +182,7 @@ struct opts {
         uint16_t port;
         unsigned sessions;
         uint64_t up, down;
-        int early, direct;
+        int early, direct, expect_reset;
         uint64_t read_rate;
         unsigned read_for;
 };
@@ -378,6 +381,14 @@ static void *client_sess(void *arg)
                                  (unsigned long long)bad);
                 s->down_got += data;
         }
+        if (o->expect_reset) {
+                if (!strncmp(s->err, "reset after", 11))
+                        s->err[0] = '\0'; /* what we wanted */
+                else if (!s->err[0])
+                        snprintf(s->err, sizeof(s->err),
+                                 "all %llu down bytes arrived, but a reset was expected",
+                                 (unsigned long long)s->down_got);
+        }
         if (o->read_rate) {
                 /* Slow reader: abort instead of draining 256 MiB. */
                 struct linger lg = {1, 0};
@@ -459,6 +470,8 @@ int main(int argc, char **argv)
                         o.direct = 1, o.socks = 1;
                 else if (!strcmp(a, "--early"))
                         o.early = 1;
+                else if (!strcmp(a, "--expect-reset"))
+                        o.expect_reset = 1;
                 else if (!strcmp(a, "--read-rate"))
                         o.read_rate = parse_size(v), i++;
                 else if (!strcmp(a, "--timeout"))

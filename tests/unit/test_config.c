@@ -206,7 +206,7 @@ Test(config, client_file)
 {
         struct config_client c;
         char err[512];
-        const struct netaddr_url *eps;
+        const struct config_endpoint *eps;
 
         write_text(cfgpath, "{\n"
                             "  \"socks\": \"[::1]:1081\",\n"
@@ -227,10 +227,12 @@ Test(config, client_file)
         cr_assert_str_eq(c.key_file, "/etc/urelay/client.key");
         cr_assert_eq(c.endpoints.n, 2);
         eps = c.endpoints.v;
-        cr_assert_eq(eps[0].scheme, NETADDR_WSS);
-        cr_assert_str_eq(eps[0].path, "/stream");
-        cr_assert_eq(eps[1].addr.port, 8080);
-        cr_assert_str_eq(eps[1].path, "/x");
+        cr_assert_eq(eps[0].url.scheme, NETADDR_WSS);
+        cr_assert_str_eq(eps[0].url.path, "/stream");
+        cr_assert_eq(eps[1].url.addr.port, 8080);
+        cr_assert_str_eq(eps[1].url.path, "/x");
+        cr_assert_null(eps[1].sni, "unset per-endpoint settings take the top-level ones");
+        cr_assert_eq(eps[1].text, -1);
         cr_assert_eq(c.cipher, CONFIG_CIPHER_CHACHA20_POLY1305);
         cr_assert_eq(c.window, 1 << 20);
         cr_assert_eq(c.log_level, LOGL_DEBUG);
@@ -318,11 +320,12 @@ Test(config, wrong_types)
         client_file_fails("{\"key_file\": null}",
                           at("1:14: key \"key_file\": expected a string, got null"));
         client_file_fails("{\"endpoints\": \"wss://h\"}",
-                          at("1:15: key \"endpoints\": expected an array of URL strings, got a "
-                             "string"));
+                          at("1:15: key \"endpoints\": expected an array of URL strings or "
+                             "objects, got a string"));
         /* An element of a list, an object where a string belongs. */
-        client_file_fails("{\"endpoints\": [\"wss://h\",\n  {\"url\": \"wss://h\"}]}",
-                          at("2:3: key \"endpoints[1]\": expected a string (URL), got an object"));
+        client_file_fails("{\"endpoints\": [\"wss://h\",\n  [\"wss://h\"]]}",
+                          at("2:3: key \"endpoints[1]\": expected a URL string or an object "
+                             "with \"url\", got an array"));
         client_file_fails("{\"window\": true}",
                           at("1:12: key \"window\": expected a size in bytes"));
         client_file_fails("{\"cipher\": 1}", at("1:12: key \"cipher\": expected a string, got a "
@@ -477,7 +480,7 @@ Test(config, flags_override_file)
 {
         struct config_client c;
         char err[512];
-        const struct netaddr_url *eps;
+        const struct config_endpoint *eps;
 
         write_text(cfgpath, "{\"window\": \"1m\", \"cipher\": \"chacha20-poly1305\",\n"
                             " \"key_file\": \"file.key\",\n"
@@ -492,8 +495,8 @@ Test(config, flags_override_file)
         cr_assert_str_eq(c.key_file, "flag.key");
         cr_assert_eq(c.endpoints.n, 2, "a list flag replaces the file's list");
         eps = c.endpoints.v;
-        cr_assert_str_eq(eps[0].addr.host, "c.example");
-        cr_assert_str_eq(eps[1].addr.host, "d.example");
+        cr_assert_str_eq(eps[0].url.addr.host, "c.example");
+        cr_assert_str_eq(eps[1].url.addr.host, "d.example");
         config_free(&config_client_schema, &c);
 
         /* A file value the flags replace is still checked: the file is wrong. */
@@ -736,4 +739,95 @@ Test(config, documented)
                 }
         }
         free(doc);
+}
+
+Test(config, endpoint_settings)
+{
+        struct config_client c;
+        char err[512];
+        const struct config_endpoint *eps;
+        char shown[1024];
+
+        write_text(cfgpath,
+                   "{\"key_file\": \"k\", \"sni\": \"top.example\",\n"
+                   " \"endpoints\": [\"http://a.example/t,connect=127.0.0.2:80,account=one\",\n"
+                   "   {\"url\": \"https://b.example/exec\", \"sni\": \"www.example\",\n"
+                   "    \"host\": \"h.example\", \"text\": true, \"account\": \"one\"},\n"
+                   "   \"wss://c.example\"]}");
+        cr_assert_eq(run(&config_client_schema, &c, err, sizeof(err), "-c", cfgpath, NULL), 0, "%s",
+                     err);
+        cr_assert_eq(c.endpoints.n, 3);
+        eps = c.endpoints.v;
+        cr_assert_eq(eps[0].connect.port, 80);
+        cr_assert_str_eq(eps[0].connect.host, "127.0.0.2");
+        cr_assert_str_eq(eps[0].account, "one");
+        cr_assert_null(eps[0].sni);
+        cr_assert_str_eq(eps[1].sni, "www.example");
+        cr_assert_str_eq(eps[1].host, "h.example");
+        cr_assert_eq(eps[1].text, 1);
+        cr_assert_str_eq(eps[1].account, "one");
+        cr_assert_null(eps[2].account);
+        cr_assert_str_eq(c.sni, "top.example");
+        config_endpoint_format(&eps[1], shown, sizeof(shown));
+        cr_assert_str_eq(shown, "https://b.example:443/exec,sni=www.example,host=h.example,"
+                                "account=one,text=true");
+        config_free(&config_client_schema, &c);
+
+        /* The same from a flag. */
+        cr_assert_eq(run(&config_client_schema, &c, err, sizeof(err), "-k", "k", "-e",
+                         "https://b.example/exec,sni=www.example,text=1", NULL),
+                     0, "%s", err);
+        eps = c.endpoints.v;
+        cr_assert_str_eq(eps[0].sni, "www.example");
+        cr_assert_eq(eps[0].text, 1);
+        config_free(&config_client_schema, &c);
+}
+
+Test(config, endpoint_settings_rejected)
+{
+        client_file_fails("{\"endpoints\": [{\"sni\": \"x\"}]}",
+                          at("1:16: key \"endpoints[0]\": an endpoint object needs \"url\""));
+        client_file_fails("{\"endpoints\": [{\"url\": \"ws://h\", \"colour\": \"red\"}]}",
+                          at("1:16: key \"endpoints[0]\": unknown endpoint setting \"colour\""));
+        client_file_fails("{\"endpoints\": [{\"url\": \"ws://h\", \"text\": 3}]}",
+                          at("1:16: key \"endpoints[0]\": endpoint \"text\": unexpected a "
+                             "number"));
+        client_file_fails("{\"endpoints\": [\"ws://h,connect=exit.example:80\"]}",
+                          at("1:16: key \"endpoints[0]\": endpoint connect \"exit.example\" is "
+                             "a name"));
+        client_file_fails("{\"endpoints\": [\"ws://h,sni\"]}",
+                          at("1:16: key \"endpoints[0]\": endpoint setting \"sni\" is not "
+                             "key=value"));
+        client_file_fails("{\"endpoints\": [\"ws://h,account=a b\"]}",
+                          at("1:16: key \"endpoints[0]\": endpoint account \"a b\" holds a "
+                             "space"));
+}
+
+Test(config, resilience_checks)
+{
+        struct config_client c;
+        char err[512];
+
+        cr_assert_eq(
+            run(&config_client_schema, &c, err, sizeof(err), "-k", "k", "-e", "ws://h", NULL), 0,
+            "%s", err);
+        cr_assert_eq(c.reconnect, true);
+        cr_assert_eq(c.heartbeat_timeout, 30);
+        cr_assert_null(c.state_file, "unset: the default path, decided at run time");
+        config_free(&config_client_schema, &c);
+        cr_assert_eq(run(&config_client_schema, &c, err, sizeof(err), "-k", "k", "-e", "ws://h",
+                         "--no-reconnect", "--state-file", "", NULL),
+                     0, "%s", err);
+        cr_assert_eq(c.reconnect, false);
+        cr_assert_str_eq(c.state_file, "");
+        config_free(&config_client_schema, &c);
+        cr_assert_neq(run(&config_client_schema, &c, err, sizeof(err), "-k", "k", "-e", "ws://h",
+                          "--heartbeat", "20", "--heartbeat-timeout", "20", NULL),
+                      0);
+        cr_assert(strstr(err, "--heartbeat-timeout") && strstr(err, "not more than heartbeat"),
+                  "%s", err);
+        cr_assert_neq(run(&config_client_schema, &c, err, sizeof(err), "-k", "k", "-e", "ws://h",
+                          "--blacklist", "60", "--blacklist-max", "30", NULL),
+                      0);
+        cr_assert(strstr(err, "--blacklist-max"), "%s", err);
 }

@@ -1,0 +1,124 @@
+/* client_pool: the client's endpoints and what it knows of their health.
+ *
+ * Every endpoint reaches the same exit (same key, same process) by another
+ * path: a WebSocket URL, a POST URL, a forwarder, a front. The pool keeps,
+ * per endpoint, its settings (the per-endpoint ones, or the top-level
+ * defaults), an RTT estimate, its consecutive failures and whether it is
+ * set aside:
+ *
+ * - blacklisted after `blacklist_after` consecutive failures, for
+ *   `blacklist` seconds doubling with each further benching, +-20% jitter,
+ *   capped at `blacklist_max`; a success clears it. Each benching and each
+ *   recovery is logged once.
+ * - quarantined for an exhausted quota (a 429 until its Retry-After, the
+ *   forwarder's daily-quota page until the next reset), together with every
+ *   endpoint of the same account. Quarantines are wall-clock times and are
+ *   kept in the state file, so a restart does not spend a request on them.
+ *
+ * pool_pick() returns the best usable endpoint of a kind: lowest RTT plus a
+ * penalty per recent failure and per request in flight (which spreads the
+ * load), ties taken in turn. When every endpoint is set aside it still
+ * returns one (the least recently failed; quarantined last), never NULL
+ * while the pool has an endpoint of that kind.
+ *
+ * pool_update() swaps the endpoint list (SIGHUP) and keeps the state of
+ * endpoints that stay; removed ones are freed once nothing holds them.
+ */
+#ifndef URELAY_TOOLS_CLIENT_POOL_H
+#define URELAY_TOOLS_CLIENT_POOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/config.h"
+
+struct reactor;
+struct dns;
+struct dns_query;
+
+enum ep_kind { EP_WS = 1, EP_POST = 2, EP_ANY = 3 };
+
+struct endpoint {
+        struct pool *pool;
+        /* Settings. */
+        char name[NETADDR_URL_STRLEN]; /* the URL, for logs */
+        char id[NETADDR_URL_STRLEN + NETADDR_STRLEN +
+                8]; /* URL + connect: what identifies it across reloads */
+        struct netaddr_url url;
+        enum ep_kind kind;
+        bool tls, text;
+        bool sni_set;     /* an explicit sni: also for redirects */
+        bool via_connect; /* dials `connect` whatever the host */
+        char host_header[NETADDR_HOST_MAX + 10];
+        char sni[NETADDR_HOST_MAX + 1];
+        char account[CONFIG_ACCOUNT_MAX + 1]; /* "" = none */
+        /* Where to dial: --connect or an IP literal (fixed), else resolved. */
+        struct sockaddr_storage sa;
+        socklen_t sa_len; /* 0 = not known yet */
+        bool fixed_addr;
+        uint64_t resolved_ms;
+        /* Health. */
+        unsigned fails;        /* consecutive */
+        unsigned benchings;    /* consecutive benchings without a success between */
+        uint64_t bench_until;  /* monotonic ms; 0 = not benched */
+        uint64_t last_fail_ms; /* monotonic */
+        uint64_t quota_until;  /* wall-clock ms; 0 = none */
+        uint32_t rtt_ms;       /* EWMA; 0 = unknown */
+        unsigned inflight;     /* requests or links using it now */
+        unsigned refs;         /* pointers held by links and requests */
+        bool removed;          /* gone from the config; freed at refs == 0 */
+        uint64_t uses;         /* requests or connections started */
+};
+
+struct pool {
+        const struct config_client *cfg;
+        struct reactor *r;
+        struct endpoint **ep;
+        size_t n;
+        size_t turn;            /* round-robin start among equals */
+        struct endpoint **gone; /* removed, still referenced */
+        size_t ngone;
+        struct dns *dns;
+        char *state_path; /* NULL = none */
+};
+
+/* Builds the pool from cfg->endpoints, loading quarantines from the state
+ * file. Returns 0, or -EINVAL with a message in err. */
+int pool_new(struct pool **out, struct reactor *r, const struct config_client *cfg, char *err,
+             size_t errlen);
+void pool_free(struct pool *p);
+/* Replaces the endpoint list with cfg's (cfg must outlive the pool). */
+int pool_update(struct pool *p, const struct config_client *cfg, char *err, size_t errlen);
+
+/* Best endpoint of <kind>, or NULL if the pool has none of that kind. */
+struct endpoint *pool_pick(struct pool *p, enum ep_kind kind);
+/* Whether <kind> has an endpoint that is neither benched nor quarantined. */
+bool pool_has_usable(struct pool *p, enum ep_kind kind);
+bool ep_usable(const struct endpoint *e, uint64_t now_ms, uint64_t wall_ms);
+
+void ep_hold(struct endpoint *e);
+void ep_release(struct endpoint *e);
+
+void ep_success(struct endpoint *e, uint32_t rtt_ms);
+void ep_failure(struct endpoint *e, const char *why);
+/* Quarantines e and its account until wall-clock <until_ms>. */
+void ep_quota(struct endpoint *e, uint64_t until_ms, const char *why);
+/* When an exhausted daily quota resets (Apps Script: midnight Pacific time,
+ * taken as 08:00 UTC), after wall-clock <now_ms>. */
+uint64_t pool_quota_reset_ms(uint64_t now_ms);
+
+/* ms, +-20%. */
+uint64_t pool_jitter(uint64_t ms);
+/* Whether e->sa is usable now: a fixed address, or a fresh answer. */
+bool ep_addr_known(const struct endpoint *e);
+/* Resolves <host> (the endpoint's, or a redirect's) on the reactor
+ * (exit/dns.c); for the endpoint's own host the callback hands the answer to
+ * ep_resolved(). */
+int ep_resolve(struct endpoint *e, const char *host,
+               void (*cb)(void *arg, int status, const struct sockaddr_storage *a, size_t n),
+               void *arg, struct dns_query **q);
+/* Stores the first address of an answer, with the endpoint's port. */
+void ep_resolved(struct endpoint *e, const struct sockaddr_storage *addrs, size_t n);
+
+#endif
