@@ -381,8 +381,9 @@ void client_link_proven(struct crt *rt, struct endpoint *ep)
 {
         char a[NETADDR_STRLEN];
 
-        if (rt->down_since || !rt->proven) {
+        if (rt->down_since || !rt->proven || (rt->wsl && ep->serial != rt->link_serial)) {
                 log_info("tunnel to %s is up%s", ep->name, rt->proven ? " again" : "");
+                rt->link_serial = ep->serial;
                 rt->down_since = 0;
                 reactor_timer_stop(rt->r, &rt->hold);
         }
@@ -490,8 +491,9 @@ static void link_connect(struct crt *rt)
 
         if (rt->stopping || rt->wsl)
                 return;
-        ep = pool_pick(rt->pool, rt->post ? EP_POST : EP_ANY);
+        ep = pool_peek(rt->pool, rt->post ? EP_POST : EP_ANY);
         if (ep->kind == EP_WS) {
+                ep = pool_pick(rt->pool, EP_WS);
                 if (wslink_start(rt, ep, &rt->wsl) < 0)
                         client_fatal(rt, URELAY_EXIT_RUNTIME, "out of memory starting a link");
                 return;

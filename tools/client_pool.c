@@ -264,6 +264,7 @@ static int build(struct pool *p, const struct config_client *cfg, struct endpoin
                         return -EINVAL;
                 }
                 v[i]->pool = p;
+                v[i]->serial = ++p->serials;
         }
         *out = v;
         return 0;
@@ -399,7 +400,7 @@ bool pool_has_usable(struct pool *p, enum ep_kind kind)
         return false;
 }
 
-struct endpoint *pool_pick(struct pool *p, enum ep_kind kind)
+static struct endpoint *pick(struct pool *p, enum ep_kind kind, bool take)
 {
         uint64_t now = now_ms(p), wall = tunnel_wall_ms();
         struct endpoint *best = NULL, *fallback = NULL;
@@ -409,6 +410,14 @@ struct endpoint *pool_pick(struct pool *p, enum ep_kind kind)
                 struct endpoint *e = p->ep[(p->turn + k) % p->n];
                 if (!(e->kind & kind))
                         continue;
+                /* An endpoint that failed gets one trial once its time is
+                 * up (blacklisted: its benching; else `blacklist` seconds),
+                 * or it would never be tried while the others work. */
+                if (take && e->fails && !e->inflight && ep_usable(e, now, wall) &&
+                    now - e->last_fail_ms >= (uint64_t)p->cfg->blacklist * 1000) {
+                        log_debug("endpoint %s: a trial after %u failures", e->name, e->fails);
+                        return e;
+                }
                 if (!ep_usable(e, now, wall)) {
                         /* Set aside: the least recently failed one, a
                          * quarantined one only if nothing else. */
@@ -428,6 +437,8 @@ struct endpoint *pool_pick(struct pool *p, enum ep_kind kind)
                         best_score = score;
                 }
         }
+        if (!take)
+                return best ? best : fallback;
         p->turn = p->n ? (p->turn + 1) % p->n : 0;
         if (!best && fallback && fallback->bench_until > now) {
                 log_info("endpoint %s: every endpoint is set aside; trying this one early",
@@ -435,6 +446,16 @@ struct endpoint *pool_pick(struct pool *p, enum ep_kind kind)
                 fallback->bench_until = now;
         }
         return best ? best : fallback;
+}
+
+struct endpoint *pool_pick(struct pool *p, enum ep_kind kind)
+{
+        return pick(p, kind, true);
+}
+
+struct endpoint *pool_peek(struct pool *p, enum ep_kind kind)
+{
+        return pick(p, kind, false);
 }
 
 /* ---- health ---- */

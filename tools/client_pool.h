@@ -16,10 +16,12 @@
  *   kept in the state file, so a restart does not spend a request on them.
  *
  * pool_pick() returns the best usable endpoint of a kind: lowest RTT plus a
- * penalty per recent failure and per request in flight (which spreads the
- * load), ties taken in turn. When every endpoint is set aside it still
- * returns one (the least recently failed; quarantined last), never NULL
- * while the pool has an endpoint of that kind.
+ * penalty per consecutive failure and per request in flight (which spreads
+ * the load), ties taken in turn. An endpoint that has failed gets one trial
+ * request once its time is up (`blacklist` seconds after its last failure,
+ * or the end of its benching): a success clears it, a failure counts on. When every endpoint is set
+ * aside it still returns one (the least recently failed; quarantined last), never NULL while the
+ * pool has an endpoint of that kind.
  *
  * pool_update() swaps the endpoint list (SIGHUP) and keeps the state of
  * endpoints that stay; removed ones are freed once nothing holds them.
@@ -69,6 +71,7 @@ struct endpoint {
         unsigned refs;         /* pointers held by links and requests */
         bool removed;          /* gone from the config; freed at refs == 0 */
         uint64_t uses;         /* requests or connections started */
+        uint64_t serial;       /* unique in the process */
 };
 
 struct pool {
@@ -77,6 +80,7 @@ struct pool {
         struct endpoint **ep;
         size_t n;
         size_t turn;            /* round-robin start among equals */
+        uint64_t serials;       /* endpoint serials given out */
         struct endpoint **gone; /* removed, still referenced */
         size_t ngone;
         struct dns *dns;
@@ -93,6 +97,8 @@ int pool_update(struct pool *p, const struct config_client *cfg, char *err, size
 
 /* Best endpoint of <kind>, or NULL if the pool has none of that kind. */
 struct endpoint *pool_pick(struct pool *p, enum ep_kind kind);
+/* The same choice without taking it (the turn among equals stays). */
+struct endpoint *pool_peek(struct pool *p, enum ep_kind kind);
 /* Whether <kind> has an endpoint that is neither benched nor quarantined. */
 bool pool_has_usable(struct pool *p, enum ep_kind kind);
 bool ep_usable(const struct endpoint *e, uint64_t now_ms, uint64_t wall_ms);

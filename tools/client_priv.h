@@ -68,7 +68,8 @@ struct crt {
         bool proven; /* some endpoint has answered an authenticated batch */
         bool ready_printed;
         uint64_t backoff_ms;
-        uint64_t down_since; /* ms; 0 while a link works */
+        uint64_t down_since;  /* ms; 0 while a link works */
+        uint64_t link_serial; /* the endpoint of the last WebSocket link up */
         struct timer retry, flush, hold;
         struct rconn *listener;
         struct app *apps;

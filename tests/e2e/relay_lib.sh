@@ -62,10 +62,10 @@ start_client() {
 }
 
 # start_forwarder NAME ARGS...: a `urelay forwarder` in front of the exit;
-# sets FWD_PORT, FWD_PID.
+# sets FWD_PORT (or takes $FWD_LISTEN_PORT), FWD_PID.
 start_forwarder() {
   local name=$1; shift
-  FWD_PORT=$(free_port)
+  FWD_PORT=${FWD_LISTEN_PORT:-$(free_port)}
   "$URELAY" forwarder --listen "127.0.0.1:$FWD_PORT" --exit "http://127.0.0.1:$EXIT_PORT/tunnel" \
     "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
   FWD_PID=$!
@@ -80,6 +80,10 @@ stop() {
   wait "$2" || code=$?
   [ "$code" = 0 ] || { tail -n 40 "$TMP/$1.err" >&2; fail "$1 exited $code"; }
 }
+
+# posts NAME: the number of POSTs forwarder NAME served, from its summary
+# line (after stop).
+posts() { sed -n 's/^urelay forwarder: \([0-9]*\) posts.*/\1/p' "$TMP/$1.err"; }
 
 # check RELAYCHECK-ARGS...: a transfer through $SOCKS_PORT that must be byte-exact.
 check() {
