@@ -9,14 +9,17 @@
  * carry one session at once: offsets make that safe, and the batch size is
  * the window over the workers so that they do.
  *
- * A request fails on a connection error, its timeout, a status that is
- * neither 200 nor a redirect, or an answer that is not an authentic batch.
- * Its frames, and those of the answer it may have lost, are then sent again
- * (mux_recover: resend here, and a PING REWIND asks the exit to resend);
- * duplicates are dropped by offset. Consecutive failures back off. Before
- * the endpoint has ever answered with an authentic batch, an answer that is
- * not one ends the client (exit code 2: wrong URL or key); network errors
- * are retried.
+ * Each request goes through the best endpoint of the pool (client_pool.c)
+ * at that moment. A request fails on a connection error, its timeout, a
+ * status that is not 200, 429 or a redirect, or an answer that is not an
+ * authentic batch: the endpoint counts a failure, and the request's frames,
+ * and those of the answer it may have lost, are sent again (mux_recover:
+ * resend here, and a PING REWIND asks the exit to resend); duplicates are
+ * dropped by offset. Consecutive failures back off when no endpoint is
+ * usable. A 429 or the Apps Script quota page quarantines the endpoint (and
+ * its account) and the frames go again elsewhere. Before the client has
+ * ever worked, an answer that is not an authentic batch ends it (exit code
+ * 2: wrong URL or key); network errors are always retried.
  *
  * Redirects are followed as a browser would (Apps Script answers through a
  * 302 to a GET): 301/302/303 become a GET, 307/308 repeat the POST. The
