@@ -174,7 +174,14 @@ static void state_save(struct pool *p)
         }
         for (size_t i = 0; i < p->n; i++) {
                 struct endpoint *e = p->ep[i];
+                bool seen = false;
                 if (e->quota_until <= wall)
+                        continue;
+                /* One entry per account. */
+                for (size_t k = 0; k < i && e->account[0]; k++)
+                        seen |=
+                            !strcmp(p->ep[k]->account, e->account) && p->ep[k]->quota_until > wall;
+                if (seen)
                         continue;
                 bucket_of(e, bucket, sizeof(bucket));
                 json_array_append_new(list, json_pack("{s:s,s:I}", "bucket", bucket, "until",

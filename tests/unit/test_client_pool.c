@@ -1,0 +1,162 @@
+/* client_pool: the choice among endpoints, blacklisting, trials, quota
+ * quarantine by account, the state file, and reload keeping health. */
+#include "core/config.h"
+#include "core/reactor.h"
+#include "core/tunnel.h"
+#include "tools/client_pool.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct reactor *r;
+static struct config_client cfg, cfg2;
+static char state[64];
+
+static void load(struct config_client *c, const char *a, const char *b, const char *c3)
+{
+        char err[512];
+        struct config_cmdline cl;
+        char *argv[] = {
+            "client",  "-k",          "k",       "--state-file",    state,      "--blacklist-after",
+            "2",       "--blacklist", "10",      "--blacklist-max", "30",       "-e",
+            (char *)a, "-e",          (char *)b, c3 ? "-e" : NULL,  (char *)c3, NULL};
+        int argc = c3 ? 17 : 15;
+
+        cr_assert_eq(config_client_load(argc, argv, c, &cl, err, sizeof(err)), 0, "%s", err);
+}
+
+static void setup(void)
+{
+        char why[256];
+        snprintf(state, sizeof(state), "/tmp/urelay-test-pool.%d.json", getpid());
+        unlink(state);
+        cr_assert_eq(reactor_new(&r, NULL, why, sizeof(why)), 0, "%s", why);
+}
+
+static void teardown(void)
+{
+        config_free(&config_client_schema, &cfg);
+        config_free(&config_client_schema, &cfg2);
+        reactor_free(r);
+        unlink(state);
+}
+
+TestSuite(client_pool, .init = setup, .fini = teardown);
+
+Test(client_pool, settings_per_endpoint)
+{
+        struct pool *p;
+        char err[256];
+
+        load(&cfg, "https://a.example/exec,connect=127.0.0.2:443,sni=front.example,host=h.example",
+             "ws://[::1]:8080/stream", NULL);
+        cr_assert_eq(pool_new(&p, r, &cfg, err, sizeof(err)), 0, "%s", err);
+        cr_assert_eq(p->n, 2);
+        cr_assert_eq(p->ep[0]->kind, EP_POST);
+        cr_assert(p->ep[0]->tls && p->ep[0]->via_connect && p->ep[0]->sni_set);
+        cr_assert_str_eq(p->ep[0]->sni, "front.example");
+        cr_assert_str_eq(p->ep[0]->host_header, "h.example");
+        cr_assert(ep_addr_known(p->ep[0]), "connect is a fixed address");
+        cr_assert_eq(p->ep[1]->kind, EP_WS);
+        cr_assert_str_eq(p->ep[1]->host_header, "[::1]:8080");
+        cr_assert(ep_addr_known(p->ep[1]), "an IP literal needs no DNS");
+        cr_assert_eq(pool_pick(p, EP_WS), p->ep[1]);
+        cr_assert_eq(pool_pick(p, EP_POST), p->ep[0]);
+        pool_free(p);
+}
+
+Test(client_pool, blacklist_then_fallback_then_trial)
+{
+        struct pool *p;
+        char err[256];
+
+        load(&cfg, "http://127.0.0.1:1/t", "http://127.0.0.1:2/t", NULL);
+        cr_assert_eq(pool_new(&p, r, &cfg, err, sizeof(err)), 0, "%s", err);
+        struct endpoint *a = p->ep[0], *b = p->ep[1];
+        ep_success(b, 5);
+        ep_failure(a, "refused");
+        cr_assert(ep_usable(a, reactor_now_ms(r), tunnel_wall_ms()), "one failure: not benched");
+        for (int i = 0; i < 4; i++)
+                cr_assert_eq(pool_pick(p, EP_POST), b, "the failing one is avoided");
+        ep_failure(a, "refused");
+        cr_assert_gt(a->bench_until, reactor_now_ms(r), "two failures: benched");
+        uint64_t first = a->bench_until - reactor_now_ms(r);
+        cr_assert(first >= 8000 && first <= 12000, "10 s +-20%%, got %llu",
+                  (unsigned long long)first);
+        cr_assert(pool_has_usable(p, EP_POST));
+        /* Both benched: still an endpoint, the least recently failed. */
+        ep_failure(b, "x");
+        ep_failure(b, "x");
+        cr_assert(!pool_has_usable(p, EP_POST));
+        cr_assert_eq(pool_pick(p, EP_POST), a, "never zero endpoints");
+        /* Its trial fails: benched again, for longer (doubled, capped). */
+        a->last_fail_ms -= 20000;
+        ep_failure(a, "refused");
+        uint64_t second = a->bench_until - reactor_now_ms(r);
+        cr_assert(second >= 16000 && second <= 24000, "20 s +-20%%, got %llu",
+                  (unsigned long long)second);
+        /* A success clears everything. */
+        ep_success(a, 3);
+        cr_assert_eq(a->fails, 0);
+        cr_assert_eq(a->bench_until, 0);
+        cr_assert_eq(pool_pick(p, EP_POST), a);
+        pool_free(p);
+}
+
+Test(client_pool, quota_by_account_and_state_file)
+{
+        struct pool *p;
+        char err[256];
+        uint64_t until = tunnel_wall_ms() + 3600 * 1000;
+
+        load(&cfg, "http://127.0.0.1:1/t,account=acct", "http://127.0.0.1:2/t,account=acct",
+             "http://127.0.0.1:3/t");
+        cr_assert_eq(pool_new(&p, r, &cfg, err, sizeof(err)), 0, "%s", err);
+        ep_quota(p->ep[0], until, "daily quota exhausted");
+        cr_assert_eq(p->ep[1]->quota_until, until, "the same account rests too");
+        cr_assert_eq(p->ep[2]->quota_until, 0);
+        for (int i = 0; i < 3; i++)
+                cr_assert_eq(pool_pick(p, EP_POST), p->ep[2]);
+        pool_free(p);
+
+        /* A new pool (a restart) reads the quarantine back. */
+        cr_assert_eq(pool_new(&p, r, &cfg, err, sizeof(err)), 0, "%s", err);
+        cr_assert_eq(p->ep[0]->quota_until, until);
+        cr_assert_eq(p->ep[1]->quota_until, until);
+        cr_assert_eq(p->ep[2]->quota_until, 0);
+        pool_free(p);
+}
+
+Test(client_pool, reload_keeps_health)
+{
+        struct pool *p;
+        char err[256];
+
+        load(&cfg, "http://127.0.0.1:1/t", "http://127.0.0.1:2/t", NULL);
+        cr_assert_eq(pool_new(&p, r, &cfg, err, sizeof(err)), 0, "%s", err);
+        struct endpoint *b = p->ep[1];
+        ep_success(b, 42);
+        ep_hold(p->ep[0]); /* a link still uses the one that goes */
+        struct endpoint *gone = p->ep[0];
+        load(&cfg2, "http://127.0.0.1:2/t", "http://127.0.0.1:9/t", NULL);
+        cr_assert_eq(pool_update(p, &cfg2, err, sizeof(err)), 0, "%s", err);
+        cr_assert_eq(p->n, 2);
+        cr_assert_eq(p->ep[0], b, "an endpoint that stays is the same object");
+        cr_assert_eq(b->rtt_ms, 42);
+        cr_assert(gone->removed);
+        cr_assert_eq(p->ngone, 1);
+        ep_release(gone);
+        cr_assert_eq(p->ngone, 0);
+        pool_free(p);
+}
+
+Test(client_pool, quota_day)
+{
+        /* 2026-11-22T07:00Z -> 08:00Z the same day; 09:00Z -> 08:00Z the next. */
+        uint64_t day = 1795330800000ull - 7 * 3600000ull;
+        cr_assert_eq(pool_quota_reset_ms(day + 7 * 3600000ull), day + 8 * 3600000ull);
+        cr_assert_eq(pool_quota_reset_ms(day + 9 * 3600000ull), day + 32 * 3600000ull);
+}
