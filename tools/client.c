@@ -645,8 +645,9 @@ out:
         }
         wslink_free(rt.wsl);
         drop_sessions(&rt); /* every open session ends with a reset */
+        pool_stop(rt.pool);
+        reactor_free(rt.r); /* a link still closing lets go of its endpoint here */
         pool_free(rt.pool);
-        reactor_free(rt.r);
         if (rt.tls_ctx)
                 tls_ctx_free(rt.tls_ctx);
         aead_keys_wipe(&rt.keys);

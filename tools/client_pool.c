@@ -300,6 +300,14 @@ int pool_new(struct pool **out, struct reactor *r, const struct config_client *c
         return 0;
 }
 
+void pool_stop(struct pool *p)
+{
+        if (p && p->dns) {
+                dns_free(p->dns);
+                p->dns = NULL;
+        }
+}
+
 void pool_free(struct pool *p)
 {
         if (!p)

@@ -91,6 +91,9 @@ struct pool {
  * file. Returns 0, or -EINVAL with a message in err. */
 int pool_new(struct pool **out, struct reactor *r, const struct config_client *cfg, char *err,
              size_t errlen);
+/* Frees the resolver: before the reactor goes. */
+void pool_stop(struct pool *p);
+/* After the reactor: links still closing hold endpoints until then. */
 void pool_free(struct pool *p);
 /* Replaces the endpoint list with cfg's (cfg must outlive the pool). */
 int pool_update(struct pool *p, const struct config_client *cfg, char *err, size_t errlen);
