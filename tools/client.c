@@ -462,12 +462,36 @@ void client_link_failed(struct crt *rt, struct endpoint *ep, enum link_verdict v
         reactor_timer_start(rt->r, &rt->retry, d, retry_timer, rt);
 }
 
+static void switch_timer(struct timer *t, void *arg)
+{
+        struct crt *rt = arg;
+
+        (void)t;
+        if (!rt->post || rt->stopping || pool_has_usable(rt->pool, EP_POST) ||
+            !pool_has_usable(rt->pool, EP_WS))
+                return;
+        log_warn("no post endpoint is usable: moving to a WebSocket endpoint");
+        post_log_stats(rt->post);
+        post_free(rt->post);
+        rt->post = NULL;
+        link_connect(rt);
+}
+
+void client_post_trouble(struct crt *rt)
+{
+        /* Not from inside the post link's own callbacks: on the next turn. */
+        if (rt->post && !timer_armed(&rt->swap) && !pool_has_usable(rt->pool, EP_POST) &&
+            pool_has_usable(rt->pool, EP_WS))
+                reactor_timer_start(rt->r, &rt->swap, 0, switch_timer, rt);
+}
+
 void client_request_failed(struct crt *rt, struct endpoint *ep, enum link_verdict v,
                            const char *why)
 {
         if (rt->stopping || !judge(rt, ep, v, why))
                 return;
         link_down(rt);
+        client_post_trouble(rt);
 }
 
 void client_tune_socket(int fd)

@@ -239,6 +239,7 @@ static void req_quota(struct worker *w, uint64_t until, const char *why)
         struct post *p = w->p;
 
         ep_quota(w->ep, until, why);
+        client_post_trouble(p->rt);
         if (!http1_keep_alive(http1_msg_head(&w->resp)))
                 conn_drop(w, REACTOR_CLOSE_NOW);
         req_end(w);

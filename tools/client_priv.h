@@ -70,7 +70,7 @@ struct crt {
         uint64_t backoff_ms;
         uint64_t down_since;  /* ms; 0 while a link works */
         uint64_t link_serial; /* the endpoint of the last WebSocket link up */
-        struct timer retry, flush, hold;
+        struct timer retry, flush, hold, swap;
         struct rconn *listener;
         struct app *apps;
         struct socks5_auth auth_conf;
@@ -93,6 +93,9 @@ void client_link_failed(struct crt *rt, struct endpoint *ep, enum link_verdict v
  * --no-reconnect, the verdict before the first proof, and the session hold. */
 void client_request_failed(struct crt *rt, struct endpoint *ep, enum link_verdict v,
                            const char *why);
+/* The post link lost an endpoint (failure or quota): when no post endpoint
+ * is usable but a WebSocket one is, the runtime moves to it. */
+void client_post_trouble(struct crt *rt);
 /* TCP keepalive and friends on a transport socket. */
 void client_tune_socket(int fd);
 /* Host header for <u>: the name, bracketed if IPv6, with the port unless

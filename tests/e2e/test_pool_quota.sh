@@ -4,7 +4,8 @@
 # the traffic moves to the other one within one request, nothing lost. An
 # endpoint whose forwarder shows the daily-quota page rests with every
 # endpoint of its account; the state file remembers it, so a restarted
-# client does not contact either of them.
+# client does not contact either of them. In a mixed pool, the post link
+# gives way to a WebSocket endpoint when no post endpoint is usable.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/relay_lib.sh"
 new_key k
@@ -58,5 +59,15 @@ stop fc2 "$C_PID"
 stop fd2 "$D_PID"
 [ "$(posts fc2)" = 0 ] && [ "$(posts fd2)" = 0 ] ||
   fail "a quarantined endpoint was contacted after a restart: C $(posts fc2), D $(posts fd2)"
+
+# 4. A mixed pool: the only post endpoint rests (429), so the client moves
+# to the WebSocket endpoint, sessions and all.
+FWD_LISTEN_PORT=$A start_forwarder fa2 --rate-limit-every 1 --retry-after 30
+ENDPOINT=$(url "$A") start_client c4 k -e "ws://127.0.0.1:$EXIT_PORT/stream" --window 1m
+check --sessions 4 --up 4m --down 4m
+grep -q 'moving to a WebSocket endpoint' "$TMP/c4.err" || { cat "$TMP/c4.err" >&2; fail "no move to ws"; }
+grep -q "tunnel to ws://127.0.0.1:$EXIT_PORT/stream is up" "$TMP/c4.err" || fail "ws link not up"
+stop c4 "$CLIENT_PID"
+stop fa2 "$FWD_PID"
 stop fb "$B_PID"
 echo ok
