@@ -240,6 +240,33 @@ int netaddr_to_sockaddr(const struct netaddr *a, struct sockaddr_storage *ss, so
         return -EINVAL;
 }
 
+int netaddr_literal_sockaddr(const char *host, uint16_t port, struct sockaddr_storage *ss,
+                             socklen_t *len)
+{
+        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+        memset(ss, 0, sizeof(*ss));
+        if (inet_pton(AF_INET, host, &sin->sin_addr) == 1)
+                ss->ss_family = AF_INET;
+        else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1)
+                ss->ss_family = AF_INET6;
+        else
+                return -EINVAL;
+        *len = netaddr_sockaddr_set_port(ss, port);
+        return 0;
+}
+
+socklen_t netaddr_sockaddr_set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+        if (ss->ss_family == AF_INET) {
+                ((struct sockaddr_in *)ss)->sin_port = htons(port);
+                return sizeof(struct sockaddr_in);
+        }
+        ((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+        return sizeof(struct sockaddr_in6);
+}
+
 int netaddr_cidr_parse(const char *s, struct netaddr_cidr *out, char *err, size_t errlen)
 {
         char buf[INET6_ADDRSTRLEN + 1];

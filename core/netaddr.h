@@ -57,6 +57,13 @@ bool netaddr_is_loopback(const struct netaddr *a);
 void netaddr_format(const struct netaddr *a, char *buf, size_t len);
 /* Fills a sockaddr for a literal; -EINVAL for a name (resolve it first). */
 int netaddr_to_sockaddr(const struct netaddr *a, struct sockaddr_storage *ss, socklen_t *len);
+/* The same for a bare host (no brackets) and a port: 0 when <host> is an
+ * IPv4 or IPv6 literal, -EINVAL for a name. */
+int netaddr_literal_sockaddr(const char *host, uint16_t port, struct sockaddr_storage *ss,
+                             socklen_t *len);
+/* Puts <port> into an AF_INET or AF_INET6 address (a DNS answer has none)
+ * and returns the address's length. */
+socklen_t netaddr_sockaddr_set_port(struct sockaddr_storage *ss, uint16_t port);
 
 /* "10.0.0.0/8", "2001:db8::/32"; a bare address is a host route (/32,
  * /128). Host bits set under the prefix are an error, not silently cleared:

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/netaddr.h"
 #include "core/reactor.h"
 #include "core/timer.h"
 #include "exit/dns.h"
@@ -344,10 +345,7 @@ static void connect_checked(struct dial *dl, const struct sockaddr_storage *addr
                 const char *why;
 
                 *sa = addrs[i];
-                if (sa->ss_family == AF_INET)
-                        ((struct sockaddr_in *)sa)->sin_port = htons(dl->port);
-                else
-                        ((struct sockaddr_in6 *)sa)->sin6_port = htons(dl->port);
+                netaddr_sockaddr_set_port(sa, dl->port);
                 if (egress_check(&d->policy, (const struct sockaddr *)sa, &why) < 0) {
                         d->stats.denied_addrs++;
                         log_debug("dialer: %s: address %zu denied: %s", dl->key, i, why);

@@ -97,13 +97,9 @@ static int ep_setup(struct endpoint *e, const struct config_client *cfg,
                 return 0;
         }
         snprintf(e->id, sizeof(e->id), "%s", e->name);
-        struct netaddr lit;
-        char s[NETADDR_HOST_MAX + 16], why[64];
-        snprintf(s, sizeof(s), strchr(e->url.addr.host, ':') ? "[%s]:%u" : "%s:%u",
-                 e->url.addr.host, e->url.addr.port);
-        if (netaddr_parse(s, &lit, why, sizeof(why)) == 0 && lit.family != AF_UNSPEC &&
-            netaddr_to_sockaddr(&lit, &e->sa, &e->sa_len) == 0)
-                e->fixed_addr = true;
+        /* An IP literal needs no DNS; a name is resolved when first used. */
+        e->fixed_addr =
+            netaddr_literal_sockaddr(e->url.addr.host, e->url.addr.port, &e->sa, &e->sa_len) == 0;
         return 0;
 }
 
@@ -128,13 +124,7 @@ void ep_resolved(struct endpoint *e, const struct sockaddr_storage *addrs, size_
         if (!n)
                 return;
         e->sa = addrs[0];
-        if (e->sa.ss_family == AF_INET) {
-                ((struct sockaddr_in *)&e->sa)->sin_port = htons(e->url.addr.port);
-                e->sa_len = sizeof(struct sockaddr_in);
-        } else {
-                ((struct sockaddr_in6 *)&e->sa)->sin6_port = htons(e->url.addr.port);
-                e->sa_len = sizeof(struct sockaddr_in6);
-        }
+        e->sa_len = netaddr_sockaddr_set_port(&e->sa, e->url.addr.port);
         e->resolved_ms = now_ms(e->pool);
 }
 

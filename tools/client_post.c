@@ -605,12 +605,7 @@ static void resolved(void *arg, int status, const struct sockaddr_storage *addrs
                 return;
         }
         sa = addrs[0];
-        if (sa.ss_family == AF_INET)
-                ((struct sockaddr_in *)&sa)->sin_port = htons(w->target.port);
-        else
-                ((struct sockaddr_in6 *)&sa)->sin6_port = htons(w->target.port);
-        dial(w, &sa,
-             sa.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+        dial(w, &sa, netaddr_sockaddr_set_port(&sa, w->target.port));
 }
 
 /* Sends the request on a connection to its target, opening one if needed. */
@@ -620,7 +615,6 @@ static void issue(struct worker *w)
         struct crt *rt = p->rt;
         struct endpoint *ep = w->ep;
         struct origin own;
-        struct netaddr a;
         struct sockaddr_storage sa;
         socklen_t len;
 
@@ -643,11 +637,7 @@ static void issue(struct worker *w)
                 dial(w, &ep->sa, ep->sa_len);
                 return;
         }
-        char err[64], lit[NETADDR_HOST_MAX + 16];
-        snprintf(lit, sizeof(lit), strchr(w->target.host, ':') ? "[%s]:%u" : "%s:%u",
-                 w->target.host, w->target.port);
-        if (netaddr_parse(lit, &a, err, sizeof(err)) == 0 && a.family != AF_UNSPEC &&
-            netaddr_to_sockaddr(&a, &sa, &len) == 0) {
+        if (netaddr_literal_sockaddr(w->target.host, w->target.port, &sa, &len) == 0) {
                 dial(w, &sa, len);
                 return;
         }

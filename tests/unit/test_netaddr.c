@@ -103,6 +103,26 @@ Test(netaddr, sockaddr)
         cr_assert_eq(len, sizeof(struct sockaddr_in6));
         cr_assert_eq(netaddr_parse("localhost:9", &a, err, sizeof(err)), 0);
         cr_assert_eq(netaddr_to_sockaddr(&a, &ss, &len), -EINVAL);
+
+        /* A bare host and a port, as in a URL. */
+        cr_assert_eq(netaddr_literal_sockaddr("10.1.2.3", 443, &ss, &len), 0);
+        cr_assert_eq(len, sizeof(struct sockaddr_in));
+        cr_assert_eq(ntohs(((struct sockaddr_in *)&ss)->sin_port), 443);
+        cr_assert_eq(ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr), 0x0a010203);
+        cr_assert_eq(netaddr_literal_sockaddr("::1", 80, &ss, &len), 0);
+        cr_assert_eq(len, sizeof(struct sockaddr_in6));
+        cr_assert_eq(ntohs(((struct sockaddr_in6 *)&ss)->sin6_port), 80);
+        cr_assert_eq(netaddr_literal_sockaddr("exit.example", 80, &ss, &len), -EINVAL);
+        cr_assert_eq(netaddr_literal_sockaddr("[::1]", 80, &ss, &len), -EINVAL,
+                     "no brackets: the host as a URL parser leaves it");
+
+        /* A DNS answer gets its port. */
+        ss.ss_family = AF_INET;
+        cr_assert_eq(netaddr_sockaddr_set_port(&ss, 8443), sizeof(struct sockaddr_in));
+        cr_assert_eq(ntohs(((struct sockaddr_in *)&ss)->sin_port), 8443);
+        ss.ss_family = AF_INET6;
+        cr_assert_eq(netaddr_sockaddr_set_port(&ss, 53), sizeof(struct sockaddr_in6));
+        cr_assert_eq(ntohs(((struct sockaddr_in6 *)&ss)->sin6_port), 53);
 }
 
 Test(netaddr, ports)
