@@ -52,7 +52,7 @@ void client_fatal(struct crt *rt, int code, const char *msg)
 
 /* ---- batches ---- */
 
-static void flush(struct crt *rt)
+void client_kick(struct crt *rt)
 {
         if (rt->post)
                 post_kick(rt->post);
@@ -60,15 +60,10 @@ static void flush(struct crt *rt)
                 wslink_kick(rt->wsl);
 }
 
-void client_kick(struct crt *rt)
-{
-        flush(rt);
-}
-
 static void flush_timer(struct timer *t, void *arg)
 {
         (void)t;
-        flush(arg);
+        client_kick(arg);
 }
 
 static void m_pending(void *ud)
@@ -413,7 +408,7 @@ int client_batch_in(struct crt *rt, const uint8_t *p, size_t n)
 
         if (ret < 0)
                 return ret;
-        flush(rt);
+        client_kick(rt);
         return 0;
 }
 

@@ -210,7 +210,9 @@ static void state_load(struct pool *p)
                         continue;
                 for (size_t k = 0; k < p->n; k++) {
                         bucket_of(p->ep[k], bucket, sizeof(bucket));
-                        if (!strcmp(bucket, b)) {
+                        /* On a reload, endpoints that stay know it already. */
+                        if (!strcmp(bucket, b) &&
+                            p->ep[k]->quota_until < (uint64_t)json_integer_value(u)) {
                                 p->ep[k]->quota_until = (uint64_t)json_integer_value(u);
                                 log_info(
                                     "endpoint %s: quota exhausted (remembered), resting "
@@ -323,7 +325,8 @@ int pool_update(struct pool *p, const struct config_client *cfg, char *err, size
                 return -EINVAL;
         /* Endpoints that stay keep their health, quota and references. */
         for (size_t i = 0; i < n; i++) {
-                for (size_t k = 0; k < p->n; k++) {
+                bool stays = false;
+                for (size_t k = 0; k < p->n && !stays; k++) {
                         struct endpoint *old = p->ep[k];
                         if (!old || strcmp(old->id, v[i]->id))
                                 continue;
@@ -337,8 +340,10 @@ int pool_update(struct pool *p, const struct config_client *cfg, char *err, size
                         old->text = fresh.text;
                         old->sni_set = fresh.sni_set;
                         p->ep[k] = NULL;
-                        break;
+                        stays = true;
                 }
+                if (!stays)
+                        log_info("endpoint %s: added to the pool", v[i]->name);
         }
         for (size_t k = 0; k < p->n; k++) {
                 struct endpoint *old = p->ep[k];
@@ -356,9 +361,6 @@ int pool_update(struct pool *p, const struct config_client *cfg, char *err, size
                         p->gone[p->ngone++] = old;
                 }
         }
-        for (size_t i = 0; i < n; i++)
-                if (v[i]->uses == 0 && !v[i]->fails && !v[i]->refs)
-                        log_debug("endpoint %s: in the pool", v[i]->name);
         free(p->ep);
         p->ep = v;
         p->n = n;

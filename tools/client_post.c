@@ -30,9 +30,9 @@
 #include "tools/client_priv.h"
 
 #include "core/base64.h"
-#include "tools/client_pool.h"
 #include "core/log.h"
 #include "exit/dns.h"
+#include "tools/client_pool.h"
 #include "tools/cmd.h"
 #include "transport/http1_msg.h"
 #include "transport/tls.h"
@@ -69,7 +69,8 @@ struct worker {
         enum wstate state;
         bool poll;           /* the request carries no frames */
         struct endpoint *ep; /* the request's (held) */
-        uint64_t sent_ms;
+        unsigned limit_s;    /* its timeout */
+        uint64_t sent_ms;    /* for the round trip */
         /* The connection, to <conn_origin> through <conn_ep> (held). */
         struct endpoint *conn_ep;
         struct rconn *c;
@@ -654,8 +655,7 @@ static void req_timeout(struct timer *t, void *arg)
         struct worker *w = arg;
         char why[64];
         (void)t;
-        snprintf(why, sizeof(why), "no whole answer within %llu s",
-                 (unsigned long long)(reactor_now_ms(w->p->rt->r) - w->sent_ms + 500) / 1000);
+        snprintf(why, sizeof(why), "no whole answer within %u s", w->limit_s);
         req_failed(w, false, why);
 }
 
@@ -669,9 +669,9 @@ static int req_start(struct worker *w, struct endpoint *ep, const uint8_t *msg, 
         /* A request with frames is answered at the exit's next flush: one
          * that takes longer than heartbeat_timeout means a dead path. A
          * long poll is held by design, up to the exit's long_poll. */
-        int64_t limit = poll || rt->cfg->heartbeat_timeout > rt->cfg->request_timeout
-                            ? rt->cfg->request_timeout
-                            : rt->cfg->heartbeat_timeout;
+        w->limit_s = (unsigned)(poll || rt->cfg->heartbeat_timeout > rt->cfg->request_timeout
+                                    ? rt->cfg->request_timeout
+                                    : rt->cfg->heartbeat_timeout);
 
         if (need > w->body_cap) {
                 uint8_t *b = realloc(w->body, need);
@@ -697,7 +697,6 @@ static int req_start(struct worker *w, struct endpoint *ep, const uint8_t *msg, 
         snprintf(w->host_header, sizeof(w->host_header), "%s", ep->host_header);
         snprintf(w->path, sizeof(w->path), "%s", ep->url.path);
         w->state = W_CONNECTING; /* counted as in flight from here */
-        w->sent_ms = reactor_now_ms(rt->r);
         if (poll) {
                 p->polls_inflight++;
                 p->st.polls++;
@@ -707,7 +706,7 @@ static int req_start(struct worker *w, struct endpoint *ep, const uint8_t *msg, 
                         p->st.data_inflight_max = p->data_inflight;
         }
         p->st.requests++;
-        reactor_timer_start(rt->r, &w->timeout, (uint64_t)limit * 1000, req_timeout, w);
+        reactor_timer_start(rt->r, &w->timeout, (uint64_t)w->limit_s * 1000, req_timeout, w);
         issue(w);
         return 0;
 }
@@ -817,10 +816,7 @@ void post_start(struct post *p)
 
         /* The first request proves the endpoint; after another link, it also
          * asks the exit for what that one lost. */
-        if (rt->proven)
-                resend(p, 1);
-        else
-                mux_ping(rt->mux, 1);
+        resend(p, 1);
         reactor_timer_start(rt->r, &p->heartbeat, (uint64_t)rt->cfg->heartbeat * 1000,
                             heartbeat_tick, p);
         pump(p);

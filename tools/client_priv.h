@@ -107,7 +107,6 @@ void client_host_header(const struct netaddr_url *u, char *out, size_t len);
  * client_link_failed if it fails, even before this returns). */
 int wslink_start(struct crt *rt, struct endpoint *ep, struct wslink **out);
 void wslink_kick(struct wslink *l);
-bool wslink_up(const struct wslink *l);
 struct endpoint *wslink_endpoint(const struct wslink *l);
 void wslink_free(struct wslink *l);
 

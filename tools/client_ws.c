@@ -318,7 +318,6 @@ static void t_connect(struct rconn *c, void *ud, int res)
 {
         struct wslink *l = ud;
         struct crt *rt;
-        int one = 1;
 
         if (!l)
                 return;
@@ -331,8 +330,7 @@ static void t_connect(struct rconn *c, void *ud, int res)
                 link_fail(l, LINK_NET, why);
                 return;
         }
-        client_tune_socket(reactor_conn_fd(c));
-        setsockopt(reactor_conn_fd(c), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        client_tune_socket(reactor_conn_fd(c)); /* keepalive, TCP_NODELAY */
         l->state = T_HANDSHAKE;
         l->started_ms = reactor_now_ms(rt->r);
         if (ws_client_new(&l->ws, &wc, &link_ws_events, l) < 0 ||
@@ -456,11 +454,6 @@ int wslink_start(struct crt *rt, struct endpoint *ep, struct wslink **out)
                 link_fail(l, LINK_NET, "cannot start the resolver");
         }
         return 0;
-}
-
-bool wslink_up(const struct wslink *l)
-{
-        return l && !l->dead && l->state == T_UP;
 }
 
 struct endpoint *wslink_endpoint(const struct wslink *l)
