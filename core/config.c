@@ -156,7 +156,7 @@ static int check_range(const struct config_opt *o, int64_t v, const char *shown,
         return 0;
 }
 
-static int parse_bool(const char *s, bool *out)
+int config_parse_bool(const char *s, bool *out)
 {
         static const char *const yes[] = {"true", "yes", "on", "1"};
         static const char *const no[] = {"false", "no", "off", "0"};
@@ -224,7 +224,7 @@ static int parse_text(const struct config_opt *o, const char *s, union value *v,
                                    s);
                 return check_range(o, v->i, s, err, errlen);
         case CONFIG_BOOL:
-                if (parse_bool(s, &v->b))
+                if (config_parse_bool(s, &v->b))
                         return msg(err, errlen, "\"%.64s\" is not true or false", s);
                 return 0;
         case CONFIG_ENUM:

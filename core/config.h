@@ -154,6 +154,11 @@ int config_exit_load(int argc, char **argv, struct config_exit *cfg, struct conf
                      char *err, size_t errlen);
 void config_free(const struct config_schema *s, void *cfg);
 
+/* "true", "yes", "on", "1" and their opposites, in any case: how every
+ * boolean value is read (flags, JSON strings, endpoint settings). Returns 0
+ * or -EINVAL. */
+int config_parse_bool(const char *s, bool *out);
+
 /* The generated --help text. */
 void config_help(const struct config_schema *s, FILE *f);
 /* "key=value ..." for every option that is set; secrets show as "(set)". */

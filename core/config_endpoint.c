@@ -1,12 +1,12 @@
 /* config_endpoint: see config_endpoint.h. */
 #include "core/config_endpoint.h"
+#include "core/config.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t len, const char *fmt, ...)
 {
@@ -63,13 +63,11 @@ int config_endpoint_set(struct config_endpoint *e, const char *key, const char *
         if (!strcmp(key, "account"))
                 return set_name(&e->account, key, val, CONFIG_ACCOUNT_MAX, err, errlen);
         if (!strcmp(key, "text")) {
-                if (!strcasecmp(val, "true") || !strcmp(val, "1") || !strcasecmp(val, "yes"))
-                        e->text = 1;
-                else if (!strcasecmp(val, "false") || !strcmp(val, "0") || !strcasecmp(val, "no"))
-                        e->text = 0;
-                else
+                bool b;
+                if (config_parse_bool(val, &b) < 0)
                         return fail(err, errlen, "endpoint text \"%.32s\" is not true or false",
                                     val);
+                e->text = b;
                 return 0;
         }
         return fail(err, errlen,

@@ -795,6 +795,9 @@ Test(config, endpoint_settings_rejected)
         client_file_fails("{\"endpoints\": [\"ws://h,connect=exit.example:80\"]}",
                           at("1:16: key \"endpoints[0]\": endpoint connect \"exit.example\" is "
                              "a name"));
+        client_file_fails("{\"endpoints\": [\"ws://h,text=maybe\"]}",
+                          at("1:16: key \"endpoints[0]\": endpoint text \"maybe\" is not true "
+                             "or false"));
         client_file_fails("{\"endpoints\": [\"ws://h,sni\"]}",
                           at("1:16: key \"endpoints[0]\": endpoint setting \"sni\" is not "
                              "key=value"));
