@@ -40,3 +40,23 @@ Test(stream_gen, keys_differ_and_errors_are_located)
         cr_assert_eq(stream_gen_check(1, 0, b, sizeof(b), &bad), -1);
         cr_assert_lt(bad, 4);
 }
+
+Test(stream_gen, reordered_words_and_unaligned_errors_show)
+{
+        uint8_t a[512], w[8];
+        uint64_t bad = 0;
+
+        /* Two whole words swapped: caught at the first of them. */
+        stream_gen_fill(7, 0, a, sizeof(a));
+        memcpy(w, a + 64, 8);
+        memcpy(a + 64, a + 128, 8);
+        memcpy(a + 128, w, 8);
+        cr_assert_eq(stream_gen_check(7, 0, a, sizeof(a), &bad), -1);
+        cr_assert_eq(bad, 64);
+        /* An unaligned start, and an error in the partial last word. */
+        stream_gen_fill(7, 3, a, 301);
+        cr_assert_eq(stream_gen_check(7, 3, a, 301, &bad), 0);
+        a[300] ^= 0x80;
+        cr_assert_eq(stream_gen_check(7, 3, a, 301, &bad), -1);
+        cr_assert_eq(bad, 303);
+}
