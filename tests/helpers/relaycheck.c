@@ -23,6 +23,7 @@
  */
 #include "core/bytes.h"
 #include "core/stream_gen.h"
+#include "tools/socks_dial.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,36 +40,6 @@
 #include <unistd.h>
 
 #define CHUNK (64 * 1024)
-
-static int full_write(int fd, const void *p, size_t n)
-{
-        const uint8_t *b = p;
-        while (n) {
-                ssize_t k = send(fd, b, n, MSG_NOSIGNAL);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        return -1;
-                b += k;
-                n -= (size_t)k;
-        }
-        return 0;
-}
-
-static int full_read(int fd, void *p, size_t n)
-{
-        uint8_t *b = p;
-        while (n) {
-                ssize_t k = recv(fd, b, n, 0);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        return -1;
-                b += k;
-                n -= (size_t)k;
-        }
-        return 0;
-}
 
 static uint64_t down_key(uint64_t key)
 {
@@ -89,7 +60,7 @@ static void *target_writer(void *arg)
         for (uint64_t off = 0; buf && off < t->down;) {
                 size_t n = t->down - off < CHUNK ? (size_t)(t->down - off) : CHUNK;
                 stream_gen_fill(down_key(t->key), off, buf, n);
-                if (full_write(t->fd, buf, n) < 0)
+                if (io_write_all(t->fd, buf, n) < 0)
                         break;
                 off += n;
         }
@@ -105,7 +76,7 @@ static void *target_conn(void *arg)
         uint64_t got = 0, bad;
         int ok = 1;
 
-        if (!buf || full_read(t->fd, hdr, sizeof(hdr)) < 0)
+        if (!buf || io_read_all(t->fd, hdr, sizeof(hdr)) < 0)
                 goto out;
         t->key = get_be64(hdr);
         t->up = get_be64(hdr + 8);
@@ -133,7 +104,7 @@ static void *target_conn(void *arg)
         pthread_join(w, NULL);
         ok &= got == t->up;
         uint8_t status = ok ? 'K' : 'X';
-        full_write(t->fd, &status, 1);
+        io_write_all(t->fd, &status, 1);
         shutdown(t->fd, SHUT_WR);
         while (recv(t->fd, buf, CHUNK, 0) > 0)
                 ;
@@ -196,34 +167,6 @@ struct sess {
         uint64_t down_got;
 };
 
-/* SOCKS5 greeting + CONNECT request for o->host:o->port. */
-static size_t socks_request(const struct opts *o, uint8_t *out)
-{
-        struct in_addr v4;
-        struct in6_addr v6;
-        size_t n = 0;
-
-        out[n++] = 5, out[n++] = 1, out[n++] = 0; /* greeting: no auth */
-        out[n++] = 5, out[n++] = 1, out[n++] = 0; /* CONNECT */
-        if (inet_pton(AF_INET, o->host, &v4) == 1) {
-                out[n++] = 1;
-                memcpy(out + n, &v4, 4);
-                n += 4;
-        } else if (inet_pton(AF_INET6, o->host, &v6) == 1) {
-                out[n++] = 4;
-                memcpy(out + n, &v6, 16);
-                n += 16;
-        } else {
-                size_t l = strlen(o->host);
-                out[n++] = 3;
-                out[n++] = (uint8_t)l;
-                memcpy(out + n, o->host, l);
-                n += l;
-        }
-        put_be16(out + n, o->port);
-        return n + 2;
-}
-
 static int direct_connect(const struct opts *o, uint8_t *rep)
 {
         struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(o->port)};
@@ -246,7 +189,7 @@ static int socks_connect(const struct opts *o, uint8_t *rep, const uint8_t *earl
         struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(o->socks)};
         uint8_t req[300], r[2], head[4], skip[18];
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        size_t n = socks_request(o, req);
+        size_t n = socks_request(o->host, o->port, req);
 
         sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
@@ -255,21 +198,21 @@ static int socks_connect(const struct opts *o, uint8_t *rep, const uint8_t *earl
                 /* Everything back to back before any reply. */
                 uint8_t all[300 + 64];
                 memcpy(all, req, n);
-                if (full_write(fd, all, n) < 0 || full_write(fd, early, nearly) < 0)
+                if (io_write_all(fd, all, n) < 0 || io_write_all(fd, early, nearly) < 0)
                         goto fail;
-        } else if (full_write(fd, req, 3) < 0 || full_read(fd, r, 2) < 0 ||
-                   full_write(fd, req + 3, n - 3) < 0) {
+        } else if (io_write_all(fd, req, 3) < 0 || io_read_all(fd, r, 2) < 0 ||
+                   io_write_all(fd, req + 3, n - 3) < 0) {
                 goto fail;
         }
-        if (early && full_read(fd, r, 2) < 0)
+        if (early && io_read_all(fd, r, 2) < 0)
                 goto fail;
         if (r[0] != 5 || r[1] != 0)
                 goto fail;
-        if (full_read(fd, head, 4) < 0)
+        if (io_read_all(fd, head, 4) < 0)
                 goto fail;
         *rep = head[1];
         size_t alen = head[3] == 1 ? 4 : head[3] == 4 ? 16 : 0;
-        if (!alen || full_read(fd, skip, alen + 2) < 0)
+        if (!alen || io_read_all(fd, skip, alen + 2) < 0)
                 goto fail;
         return fd;
 fail:
@@ -292,7 +235,7 @@ static void *client_writer(void *arg)
         for (uint64_t off = u->from; buf && off < s->o->up;) {
                 size_t n = s->o->up - off < CHUNK ? (size_t)(s->o->up - off) : CHUNK;
                 stream_gen_fill(s->key, off, buf, n);
-                if (full_write(s->fd, buf, n) < 0)
+                if (io_write_all(s->fd, buf, n) < 0)
                         break;
                 off += n;
         }
@@ -333,7 +276,7 @@ static void *client_sess(void *arg)
                 snprintf(s->err, sizeof(s->err), "SOCKS5 CONNECT failed (reply 0x%02x)", rep);
                 goto out;
         }
-        if ((!o->early || o->direct) && full_write(s->fd, early, o->direct ? nearly : 24) < 0) {
+        if ((!o->early || o->direct) && io_write_all(s->fd, early, o->direct ? nearly : 24) < 0) {
                 snprintf(s->err, sizeof(s->err), "header write failed");
                 goto out;
         }
