@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 struct command {
         const char *name;
@@ -39,6 +40,14 @@ int main(int argc, char **argv)
         /* Sends use MSG_NOSIGNAL, but a stray write to a closed pipe must
          * never kill a relay that serves other sessions. */
         signal(SIGPIPE, SIG_IGN);
+        /* Every session is one or two descriptors: take the hard limit the
+         * administrator allows, not the soft default of 1024 (as nginx's
+         * worker_rlimit_nofile or Go's runtime do). */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                setrlimit(RLIMIT_NOFILE, &rl);
+        }
 
         if (argc < 2) {
                 usage(stderr);
