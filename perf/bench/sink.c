@@ -1,0 +1,206 @@
+/* sink: the benchmark's target servers on 127.0.0.1 (see bench.h).
+ *
+ * up and down get a thread per connection (blocking I/O is the fastest way
+ * to move and check bytes here); echo and quick share one epoll thread, so
+ * that ten thousand idle sessions cost no threads.
+ */
+#include "bench.h"
+
+#include "core/bytes.h"
+#include "core/stream_gen.h"
+#include "tools/socks_dial.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define CHUNK (256 * 1024)
+
+static int listen_any(uint16_t *port)
+{
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t sl = sizeof(sa);
+        int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        if (fd < 0)
+                return -1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4096) < 0 ||
+            getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
+                close(fd);
+                return -1;
+        }
+        *port = ntohs(sa.sin_port);
+        return fd;
+}
+
+static void *up_conn(void *arg)
+{
+        int fd = (int)(intptr_t)arg;
+        uint8_t h[16], *buf = malloc(CHUNK);
+        uint64_t off = 0, bad = BENCH_NO_BAD;
+
+        if (buf && io_read_all(fd, h, sizeof(h)) == 0) {
+                uint64_t key = get_be64(h), len = get_be64(h + 8);
+                while (off < len) {
+                        size_t want = len - off < CHUNK ? (size_t)(len - off) : CHUNK;
+                        ssize_t n = recv(fd, buf, want, 0);
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n <= 0)
+                                break;
+                        uint64_t b;
+                        if (bad == BENCH_NO_BAD &&
+                            stream_gen_check(key, off, buf, (size_t)n, &b) != 0)
+                                bad = b;
+                        off += (uint64_t)n;
+                }
+                put_be64(h, off);
+                put_be64(h + 8, bad);
+                io_write_all(fd, h, sizeof(h));
+        }
+        free(buf);
+        close(fd);
+        return NULL;
+}
+
+static void *down_conn(void *arg)
+{
+        int fd = (int)(intptr_t)arg;
+        uint8_t h[16], *buf = malloc(CHUNK);
+
+        if (buf && io_read_all(fd, h, sizeof(h)) == 0) {
+                uint64_t key = get_be64(h), len = get_be64(h + 8);
+                for (uint64_t off = 0; off < len;) {
+                        size_t n = len - off < CHUNK ? (size_t)(len - off) : CHUNK;
+                        stream_gen_fill(key, off, buf, n);
+                        if (io_write_all(fd, buf, n) < 0)
+                                break;
+                        off += n;
+                }
+                /* Wait for the reader to close, so the last bytes are not
+                 * cut by a reset. */
+                while (recv(fd, h, sizeof(h), 0) > 0)
+                        ;
+        }
+        free(buf);
+        close(fd);
+        return NULL;
+}
+
+struct acceptor {
+        int fd;
+        void *(*conn)(void *);
+};
+
+static void *accept_loop(void *arg)
+{
+        struct acceptor *a = arg;
+        for (;;) {
+                int c = accept4(a->fd, NULL, NULL, SOCK_CLOEXEC);
+                if (c < 0) {
+                        if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE)
+                                continue;
+                        return NULL;
+                }
+                pthread_t t;
+                pthread_attr_t at;
+                pthread_attr_init(&at);
+                pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+                pthread_attr_setstacksize(&at, 256 * 1024);
+                if (pthread_create(&t, &at, a->conn, (void *)(intptr_t)c) != 0)
+                        close(c);
+                pthread_attr_destroy(&at);
+        }
+}
+
+struct small {
+        int echo, quick, ep;
+};
+
+/* Echo and quick: one epoll thread. Echo writes back with a blocking send:
+ * the messages are small (1 to 64 bytes) and the benchmark reads them. */
+static void *small_loop(void *arg)
+{
+        struct small *s = arg;
+        struct epoll_event ev[256];
+        uint8_t buf[16384];
+
+        for (;;) {
+                int n = epoll_wait(s->ep, ev, 256, -1);
+                for (int i = 0; i < n; i++) {
+                        int fd = ev[i].data.fd;
+                        if (fd == s->quick) {
+                                int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+                                if (c >= 0) {
+                                        (void)!send(c, "Q", 1, MSG_NOSIGNAL);
+                                        close(c);
+                                }
+                        } else if (fd == s->echo) {
+                                int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+                                int one = 1;
+                                if (c < 0)
+                                        continue;
+                                setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+                                struct epoll_event e = {.events = EPOLLIN, .data.fd = c};
+                                if (epoll_ctl(s->ep, EPOLL_CTL_ADD, c, &e) < 0)
+                                        close(c);
+                        } else {
+                                ssize_t k = recv(fd, buf, sizeof(buf), 0);
+                                if (k <= 0 || io_write_all(fd, buf, (size_t)k) < 0) {
+                                        epoll_ctl(s->ep, EPOLL_CTL_DEL, fd, NULL);
+                                        close(fd);
+                                }
+                        }
+                }
+                if (n < 0 && errno != EINTR)
+                        return NULL;
+        }
+}
+
+static int spawn(void *(*fn)(void *), void *arg)
+{
+        pthread_t t;
+        if (pthread_create(&t, NULL, fn, arg) != 0)
+                return -1;
+        pthread_detach(t);
+        return 0;
+}
+
+int sink_start(struct sink *s, char *err, size_t errlen)
+{
+        static struct acceptor up, down;
+        static struct small sm;
+        struct epoll_event e = {.events = EPOLLIN};
+
+        up.conn = up_conn;
+        down.conn = down_conn;
+        up.fd = listen_any(&s->up);
+        down.fd = listen_any(&s->down);
+        sm.echo = listen_any(&s->echo);
+        sm.quick = listen_any(&s->quick);
+        sm.ep = epoll_create1(EPOLL_CLOEXEC);
+        if (up.fd < 0 || down.fd < 0 || sm.echo < 0 || sm.quick < 0 || sm.ep < 0) {
+                snprintf(err, errlen, "sink: cannot listen on 127.0.0.1: %s", strerror(errno));
+                return -1;
+        }
+        e.data.fd = sm.echo;
+        epoll_ctl(sm.ep, EPOLL_CTL_ADD, sm.echo, &e);
+        e.data.fd = sm.quick;
+        epoll_ctl(sm.ep, EPOLL_CTL_ADD, sm.quick, &e);
+        if (spawn(accept_loop, &up) < 0 || spawn(accept_loop, &down) < 0 ||
+            spawn(small_loop, &sm) < 0) {
+                snprintf(err, errlen, "sink: cannot start a thread");
+                return -1;
+        }
+        return 0;
+}
