@@ -8,6 +8,7 @@
  * checks) is ours, because wslay does none.
  */
 #include "transport/ws.h"
+#include "transport/ws_frame.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -59,6 +60,17 @@ struct ws {
         struct http1_head *resp;
         WC_RNG rng;
         bool rng_ready;
+        /* The data fast path (ws_frame.h): single-frame binary messages are
+         * framed and unmasked here; every other frame goes to wslay. */
+        uint8_t hdr[WS_FRAME_HEADER_MAX]; /* a header split across inputs */
+        size_t hdr_len;
+        uint64_t fwd_left;    /* bytes of the current frame still owed to wslay */
+        bool wslay_msg;       /* wslay is inside a fragmented data message */
+        bool collecting;      /* a fast frame's payload is arriving in rbuf */
+        struct ws_frame cur;  /* that frame */
+        uint64_t got;         /* its payload bytes so far */
+        uint8_t *rbuf, *sbuf; /* a payload being collected; a frame being sent */
+        size_t rcap, scap;
 };
 
 /* Header names the engine writes itself; a caller's extra line may not. */
@@ -480,7 +492,8 @@ int ws_server_accept(struct ws *w, const struct http1_head *req)
 
 /* --- data path ---------------------------------------------------------- */
 
-static int input_frames(struct ws *w, const uint8_t *p, size_t n)
+/* Hands n bytes of whole or partial frames to wslay's parser. */
+static int feed_wslay(struct ws *w, const uint8_t *p, size_t n)
 {
         int r;
 
@@ -500,6 +513,120 @@ static int input_frames(struct ws *w, const uint8_t *p, size_t n)
         } else if (r != 0) {
                 return fail(w, map_wslay(w, r));
         }
+        return 0;
+}
+
+static int grow(uint8_t **buf, size_t *cap, size_t need)
+{
+        if (need <= *cap)
+                return 0;
+        uint8_t *b = realloc(*buf, need);
+        if (!b)
+                return -ENOMEM;
+        *buf = b;
+        *cap = need;
+        return 0;
+}
+
+static void deliver(struct ws *w, const uint8_t *p, size_t n)
+{
+        if ((w->state == ST_OPEN || w->state == ST_CLOSING) && w->ev.on_message)
+                w->ev.on_message(w->ud, p, n);
+}
+
+/* A frame the fast path may take: a whole binary message, masked as the
+ * peer's role requires, within the size limit, while wslay is between
+ * messages and still reading. Anything else (and every violation) is
+ * wslay's to answer. */
+static bool fast_frame(const struct ws *w, const struct ws_frame *f)
+{
+        return !w->wslay_msg && f->fin && f->rsv == 0 && f->opcode == WS_OP_BINARY && f->minimal &&
+               f->masked == !w->client && f->len <= w->max_msg &&
+               wslay_event_get_read_enabled(w->ctx);
+}
+
+/* Takes a complete frame header <f> (at hp): to wslay, or the fast path.
+ * p/n are the bytes after the header; returns how many of them the frame
+ * used at once (an unmasked payload already whole is delivered in place). */
+static int frame_start(struct ws *w, const struct ws_frame *f, const uint8_t *hp, const uint8_t *p,
+                       size_t n, size_t *used)
+{
+        *used = 0;
+        if (!fast_frame(w, f)) {
+                if (f->opcode < 8) /* data or continuation: track messages */
+                        w->wslay_msg = !f->fin;
+                w->fwd_left = f->len;
+                return feed_wslay(w, hp, f->hlen);
+        }
+        if (!f->masked && n >= f->len) {
+                *used = (size_t)f->len;
+                deliver(w, p, (size_t)f->len);
+                return 0;
+        }
+        if (grow(&w->rbuf, &w->rcap, f->len ? (size_t)f->len : 1) != 0)
+                return fail(w, -ENOMEM);
+        w->cur = *f;
+        w->got = 0;
+        w->collecting = true;
+        if (f->len == 0) {
+                w->collecting = false;
+                deliver(w, w->rbuf, 0);
+        }
+        return 0;
+}
+
+static int input_frames(struct ws *w, const uint8_t *p, size_t n)
+{
+        int rc = 0;
+
+        while (n && rc == 0 && w->state != ST_FAILED) {
+                size_t k;
+                if (w->fwd_left) {
+                        k = n < w->fwd_left ? n : (size_t)w->fwd_left;
+                        rc = feed_wslay(w, p, k);
+                        w->fwd_left -= k;
+                } else if (w->collecting) {
+                        uint64_t left = w->cur.len - w->got;
+                        k = n < left ? n : (size_t)left;
+                        if (w->cur.masked)
+                                ws_frame_mask(w->rbuf + w->got, p, k, w->cur.mask, w->got);
+                        else
+                                memcpy(w->rbuf + w->got, p, k);
+                        w->got += k;
+                        if (w->got == w->cur.len) {
+                                w->collecting = false;
+                                deliver(w, w->rbuf, (size_t)w->cur.len);
+                        }
+                } else {
+                        /* A frame starts: its header, maybe split across
+                         * inputs, then its payload. */
+                        struct ws_frame f;
+                        const uint8_t *hp = p;
+                        size_t h = w->hdr_len ? 0 : ws_frame_parse(p, n, &f), used;
+                        if (h) {
+                                k = h;
+                        } else {
+                                size_t take = sizeof(w->hdr) - w->hdr_len;
+                                take = n < take ? n : take;
+                                memcpy(w->hdr + w->hdr_len, p, take);
+                                h = ws_frame_parse(w->hdr, w->hdr_len + take, &f);
+                                if (!h) {
+                                        w->hdr_len += take;
+                                        k = take;
+                                        p += k, n -= k;
+                                        continue;
+                                }
+                                k = h - w->hdr_len;
+                                w->hdr_len = 0;
+                                hp = w->hdr;
+                        }
+                        rc = frame_start(w, &f, hp, p + k, n - k, &used);
+                        k += used;
+                }
+                p += k, n -= k;
+        }
+        if (rc != 0)
+                return rc;
         return flush(w);
 }
 
@@ -538,6 +665,33 @@ int ws_input(struct ws *w, const uint8_t *p, size_t n)
         return input_frames(w, p, n);
 }
 
+/* A binary message framed here, masked with a fresh mask on the client,
+ * and emitted whole: one copy instead of wslay's copy, 4 KiB framing and
+ * byte-wise mask. -EAGAIN when the emitter takes none (wslay queues it). */
+static int send_fast(struct ws *w, const uint8_t *p, size_t n)
+{
+        uint8_t mask[4];
+        size_t h;
+        int rc;
+
+        if (grow(&w->sbuf, &w->scap, n + WS_FRAME_HEADER_MAX) != 0)
+                return -ENOMEM;
+        if (w->client) {
+                /* RFC 6455 §5.3: masks must be unpredictable, so the CSPRNG. */
+                if (!w->rng_ready || wc_RNG_GenerateBlock(&w->rng, mask, sizeof(mask)) != 0)
+                        return fail(w, WS_ERNG);
+                h = ws_frame_header(w->sbuf, WS_OP_BINARY, n, mask);
+                ws_frame_mask(w->sbuf + h, p, n, mask, 0);
+        } else {
+                h = ws_frame_header(w->sbuf, WS_OP_BINARY, n, NULL);
+                memcpy(w->sbuf + h, p, n);
+        }
+        rc = w->ev.emit(w->ud, w->sbuf, h + n);
+        if (rc == 0 || rc == -EAGAIN)
+                return rc;
+        return fail(w, rc);
+}
+
 static int queue(struct ws *w, uint8_t opcode, const uint8_t *p, size_t n)
 {
         struct wslay_event_msg m = {.opcode = opcode, .msg = p, .msg_length = n};
@@ -549,6 +703,12 @@ static int queue(struct ws *w, uint8_t opcode, const uint8_t *p, size_t n)
                 return -EPIPE;
         if (n > w->max_msg)
                 return -EMSGSIZE;
+        /* Straight out when wslay has nothing queued (order holds). */
+        if (opcode == WSLAY_BINARY_FRAME && !wslay_event_want_write(w->ctx)) {
+                r = send_fast(w, p, n);
+                if (r != -EAGAIN)
+                        return r;
+        }
         /* wslay copies the payload (queue_msg mallocs and memcpys it). */
         r = wslay_event_queue_msg(w->ctx, &m);
         if (r != 0)
@@ -649,6 +809,8 @@ void ws_free(struct ws *w)
                 wc_FreeRng(&w->rng);
         free(w->resp);
         free(w->req);
+        free(w->rbuf);
+        free(w->sbuf);
         free(w);
 }
 

@@ -878,6 +878,84 @@ Test(ws, fragmented_binary_message_reassembled)
         srv.out.len = 0;
 }
 
+/* Whole binary frames take ws.c's own path, everything else wslay's: the
+ * two must interleave in order at any piece size, the server unmasking and
+ * the client taking unmasked frames in place. */
+Test(ws, own_and_wslay_frames_interleave)
+{
+        static const size_t pieces[] = {1, 2, 3, 5, 13, 4096};
+        uint8_t big[300], f[1024];
+
+        for (size_t i = 0; i < sizeof(big); i++)
+                big[i] = (uint8_t)(i * 7 + 1);
+        for (unsigned side = 0; side < 2; side++) {
+                for (size_t pi = 0; pi < sizeof(pieces) / sizeof(pieces[0]); pi++) {
+                        bool masked = side == 0; /* 0: into the server, 1: into the client */
+                        size_t n = 0;
+                        n += make_frame(f + n, 0x82, masked, (const uint8_t *)"A", 1);
+                        n += make_frame(f + n, 0x89, masked, (const uint8_t *)"p", 1);
+                        n += make_frame(f + n, 0x02, masked, (const uint8_t *)"bc", 2);
+                        n += make_frame(f + n, 0x89, masked, (const uint8_t *)"q", 1);
+                        n += make_frame(f + n, 0x80, masked, (const uint8_t *)"d", 1);
+                        n += make_frame(f + n, 0x82, masked, big, sizeof(big));
+                        n += make_frame(f + n, 0x82, masked, NULL, 0);
+                        n += make_frame(f + n, 0x82, masked, (const uint8_t *)"zz", 2);
+                        open_pair(0, 0);
+                        struct peer *to = side == 0 ? &srv : &cli;
+                        to->out.len = 0;
+                        for (size_t off = 0; off < n; off += pieces[pi]) {
+                                size_t k = n - off < pieces[pi] ? n - off : pieces[pi];
+                                cr_assert_eq(ws_input(to->w, f + off, k), 0);
+                        }
+                        cr_assert_eq(to->nmsgs, 5, "side %u pieces %zu: %zu messages", side,
+                                     pieces[pi], to->nmsgs);
+                        const uint8_t *m = to->msgs.p;
+                        cr_assert_eq(get_be32(m), 1);
+                        cr_assert_eq(m[4], 'A');
+                        m += 5;
+                        cr_assert_eq(get_be32(m), 3);
+                        cr_assert_eq(memcmp(m + 4, "bcd", 3), 0);
+                        m += 7;
+                        cr_assert_eq(get_be32(m), sizeof(big));
+                        cr_assert_eq(memcmp(m + 4, big, sizeof(big)), 0);
+                        m += 4 + sizeof(big);
+                        cr_assert_eq(get_be32(m), 0);
+                        m += 4;
+                        cr_assert_eq(get_be32(m), 2);
+                        cr_assert_eq(memcmp(m + 4, "zz", 2), 0);
+                        cr_assert(ws_is_open(to->w));
+                        /* Two pings, two pongs (masked from the client). */
+                        cr_assert_eq(to->out.len, side == 0 ? 6 : 14);
+                        cr_assert_eq(to->out.p[0], 0x8a);
+                        to->out.len = 0;
+                }
+        }
+}
+
+/* A frame of ours goes out only after what wslay has queued before it. */
+Test(ws, own_frames_keep_order_behind_wslay_queue)
+{
+        uint8_t m[3000];
+        size_t want[3] = {10, 3000, 1};
+
+        open_pair(0, 0);
+        fill(m, 10, 40);
+        cr_assert_eq(ws_ping(cli.w, 77), 0);
+        cli.emit_rc = -EAGAIN; /* the ping stays in wslay's queue */
+        cr_assert_eq(ws_ping(cli.w, 78), 0);
+        cr_assert_eq(ws_send(cli.w, m, 10), 0);
+        fill(m, 3000, 41);
+        cr_assert_eq(ws_send(cli.w, m, 3000), 0);
+        cli.emit_rc = 0;
+        cr_assert_eq(ws_flush(cli.w), 0);
+        fill(m, 1, 42);
+        cr_assert_eq(ws_send(cli.w, m, 1), 0);
+        pump();
+        expect_msgs(&srv, want, 3, 40);
+        cr_assert_eq(cli.pongs, 2);
+        cr_assert_eq(cli.pong_token, 78, "the pongs came back in order");
+}
+
 /* --- construction -------------------------------------------------------- */
 
 Test(ws, client_conf_validation)
