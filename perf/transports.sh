@@ -38,18 +38,22 @@ exit_port=$(port)
   --dns-server 127.0.0.1:1 --log-level warn >"$tmp/exit.out" 2>"$tmp/exit.err" & pids+=($!)
 wait_line "$tmp/exit.out" '^urelay exit: ready'
 
-client() { # NAME ENDPOINT ARGS... -> prints the SOCKS port
+# Not called in $(...): the pid must reach this shell's pids for cleanup.
+client() { # NAME ENDPOINT ARGS... -> sets $sport to the SOCKS port
   local name=$1 ep=$2; shift 2
   local p; p=$(port)
   "$urelay" client --socks "127.0.0.1:$p" --key-file "$tmp/k" --endpoint "$ep" --log-level warn \
     "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
   pids+=($!)
   wait_line "$tmp/$name.out" '^urelay client: ready'
-  echo "$p"
+  sport=$p
 }
-ws=$(client ws "ws://127.0.0.1:$exit_port/stream")
-post4=$(client post4 "http://127.0.0.1:$exit_port/tunnel" --workers 4)
-post1=$(client post1 "http://127.0.0.1:$exit_port/tunnel" --workers 1)
+client ws "ws://127.0.0.1:$exit_port/stream"
+ws=$sport
+client post4 "http://127.0.0.1:$exit_port/tunnel" --workers 4
+post4=$sport
+client post1 "http://127.0.0.1:$exit_port/tunnel" --workers 1
+post1=$sport
 
 # Through `urelay forwarder` with 20 ms per request, where the workers
 # matter: a second exit and clients with 4 MiB windows (window / round trip
@@ -63,8 +67,10 @@ fwd=$(port)
 "$urelay" forwarder --listen "127.0.0.1:$fwd" --exit "http://127.0.0.1:$exit2/tunnel" \
   --latency-ms 20 --log-level warn >"$tmp/fwd.out" 2>"$tmp/fwd.err" & pids+=($!)
 wait_line "$tmp/fwd.out" '^urelay forwarder: ready'
-fwd4=$(client fwd4 "http://127.0.0.1:$fwd/exec" --workers 4 --window 4m)
-fwd1=$(client fwd1 "http://127.0.0.1:$fwd/exec" --workers 1 --window 4m)
+client fwd4 "http://127.0.0.1:$fwd/exec" --workers 4 --window 4m
+fwd4=$sport
+client fwd1 "http://127.0.0.1:$fwd/exec" --workers 1 --window 4m
+fwd1=$sport
 
 # mbps SOCKS_PORT up|down: the median MB/s of $runs one-session transfers.
 mbps() {

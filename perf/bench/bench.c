@@ -20,7 +20,7 @@ void metric_set(struct metrics *m, const char *name, double v)
                 }
         }
         if (m->n < BENCH_MAX_METRICS) {
-                snprintf(m->m[m->n].name, sizeof(m->m[0].name), "%s", name);
+                snprintf(m->m[m->n].name, sizeof(m->m[0].name), "%.39s", name);
                 m->m[m->n++].v = v;
         }
 }

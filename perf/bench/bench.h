@@ -24,10 +24,10 @@
  *          stream <key>; the sink checks every byte and answers
  *          {bytes received, first bad offset or UINT64_MAX}.
  *   down:  client sends {key, len}; the sink sends len bytes of stream <key>.
- *   echo:  echoes everything (ttfb, ping, idle sessions).
- *   quick: writes one byte 'Q' and closes (sessions_per_sec). */
+ *   echo:  echoes everything (ttfb, ping, sessions_per_sec, idle sessions).
+ * It runs in a child process of its own (sink.c). */
 struct sink {
-        uint16_t up, down, echo, quick;
+        uint16_t up, down, echo;
 };
 int sink_start(struct sink *s, char *err, size_t errlen);
 

@@ -1,8 +1,8 @@
 /* sink: the benchmark's target servers on 127.0.0.1 (see bench.h).
  *
  * up and down get a thread per connection (blocking I/O is the fastest way
- * to move and check bytes here); echo and quick share one epoll thread, so
- * that ten thousand idle sessions cost no threads.
+ * to move and check bytes here); echo runs on one epoll thread, so that ten
+ * thousand idle sessions cost no threads.
  */
 #include "bench.h"
 
@@ -19,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -124,10 +126,10 @@ static void *accept_loop(void *arg)
 }
 
 struct small {
-        int echo, quick, ep;
+        int echo, ep;
 };
 
-/* Echo and quick: one epoll thread. Echo writes back with a blocking send:
+/* Echo: one epoll thread. Echo writes back with a blocking send:
  * the messages are small (1 to 64 bytes) and the benchmark reads them. */
 static void *small_loop(void *arg)
 {
@@ -139,13 +141,7 @@ static void *small_loop(void *arg)
                 int n = epoll_wait(s->ep, ev, 256, -1);
                 for (int i = 0; i < n; i++) {
                         int fd = ev[i].data.fd;
-                        if (fd == s->quick) {
-                                int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-                                if (c >= 0) {
-                                        (void)!send(c, "Q", 1, MSG_NOSIGNAL);
-                                        close(c);
-                                }
-                        } else if (fd == s->echo) {
+                        if (fd == s->echo) {
                                 int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
                                 int one = 1;
                                 if (c < 0)
@@ -176,7 +172,7 @@ static int spawn(void *(*fn)(void *), void *arg)
         return 0;
 }
 
-int sink_start(struct sink *s, char *err, size_t errlen)
+static int sink_serve(struct sink *s, char *err, size_t errlen)
 {
         static struct acceptor up, down;
         static struct small sm;
@@ -187,20 +183,72 @@ int sink_start(struct sink *s, char *err, size_t errlen)
         up.fd = listen_any(&s->up);
         down.fd = listen_any(&s->down);
         sm.echo = listen_any(&s->echo);
-        sm.quick = listen_any(&s->quick);
         sm.ep = epoll_create1(EPOLL_CLOEXEC);
-        if (up.fd < 0 || down.fd < 0 || sm.echo < 0 || sm.quick < 0 || sm.ep < 0) {
+        if (up.fd < 0 || down.fd < 0 || sm.echo < 0 || sm.ep < 0) {
                 snprintf(err, errlen, "sink: cannot listen on 127.0.0.1: %s", strerror(errno));
                 return -1;
         }
         e.data.fd = sm.echo;
         epoll_ctl(sm.ep, EPOLL_CTL_ADD, sm.echo, &e);
-        e.data.fd = sm.quick;
-        epoll_ctl(sm.ep, EPOLL_CTL_ADD, sm.quick, &e);
         if (spawn(accept_loop, &up) < 0 || spawn(accept_loop, &down) < 0 ||
             spawn(small_loop, &sm) < 0) {
                 snprintf(err, errlen, "sink: cannot start a thread");
                 return -1;
         }
+        return 0;
+}
+
+static pid_t sink_pid;
+
+static void sink_stop(void)
+{
+        if (sink_pid > 0)
+                kill(sink_pid, SIGKILL);
+}
+
+/* The sink runs in a child process: the idle scenario holds one descriptor
+ * per session on each side, and both sides in one process would meet the
+ * descriptor limit at half the sessions. The child dies with its parent. */
+int sink_start(struct sink *s, char *err, size_t errlen)
+{
+        struct {
+                struct sink s;
+                char err[200];
+        } msg = {0};
+        int fds[2];
+
+        if (pipe(fds) < 0) {
+                snprintf(err, errlen, "sink: pipe: %s", strerror(errno));
+                return -1;
+        }
+        pid_t parent = getpid();
+        sink_pid = fork();
+        if (sink_pid < 0) {
+                snprintf(err, errlen, "sink: fork: %s", strerror(errno));
+                return -1;
+        }
+        if (sink_pid == 0) {
+                close(fds[0]);
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (getppid() != parent)
+                        _exit(0);
+                signal(SIGPIPE, SIG_IGN);
+                int rc = sink_serve(&msg.s, msg.err, sizeof(msg.err));
+                (void)!write(fds[1], &msg, sizeof(msg));
+                close(fds[1]);
+                if (rc < 0)
+                        _exit(1);
+                for (;;)
+                        pause();
+        }
+        close(fds[1]);
+        ssize_t n = read(fds[0], &msg, sizeof(msg));
+        close(fds[0]);
+        atexit(sink_stop);
+        if (n != (ssize_t)sizeof(msg) || msg.err[0]) {
+                snprintf(err, errlen, "%s", msg.err[0] ? msg.err : "sink: the process died");
+                return -1;
+        }
+        *s = msg.s;
         return 0;
 }
