@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -62,6 +63,7 @@ struct reactor {
         struct rconn *slots;
         uint32_t *free_stack;
         unsigned nslots, nfree;
+        unsigned nused; /* slots ever handed out: the rest were never touched */
         struct timer_heap timers;
         struct reactor_stats stats;
         struct reactor_info info;
@@ -94,9 +96,17 @@ static struct io_uring_sqe *sqe_get(struct reactor *r)
 static struct rconn *slot_alloc(struct reactor *r, int fd, enum kind kind,
                                 const struct rconn_ops *ops, void *ud)
 {
-        if (!r->nfree)
+        struct rconn *c;
+        if (r->nfree) {
+                c = &r->slots[r->free_stack[--r->nfree]];
+        } else if (r->nused < r->nslots) {
+                /* A slot never used: its pages are touched only now, so
+                 * memory follows the connections, not max_conns. */
+                c = &r->slots[r->nused];
+                c->idx = r->nused++;
+        } else {
                 return NULL;
-        struct rconn *c = &r->slots[r->free_stack[--r->nfree]];
+        }
         uint32_t idx = c->idx, gen = c->gen;
         memset(c, 0, sizeof(*c));
         c->idx = idx;
@@ -815,7 +825,7 @@ static int ring_init(struct reactor *r, unsigned sq, unsigned cq)
 
 int reactor_new(struct reactor **out, const struct reactor_conf *conf, char *why, size_t whylen)
 {
-        struct reactor_conf cf = {256, 0, 1024, 16384, 4096};
+        struct reactor_conf cf = {256, 0, 1024, 16384, 0};
         int ret;
 
         if (conf) {
@@ -827,6 +837,14 @@ int reactor_new(struct reactor **out, const struct reactor_conf *conf, char *why
         }
         if (!cf.cq_entries)
                 cf.cq_entries = cf.sq_entries * 64;
+        if (!cf.max_conns) {
+                /* Every connection holds a descriptor, so the descriptor
+                 * limit is the useful bound; slots cost memory only once
+                 * used (slot_alloc). */
+                struct rlimit rl;
+                rlim_t n = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 4096;
+                cf.max_conns = n < 4096 ? 4096 : n > (1u << 20) ? (1u << 20) : (unsigned)n;
+        }
         if (why && whylen)
                 why[0] = 0;
 
@@ -853,10 +871,6 @@ int reactor_new(struct reactor **out, const struct reactor_conf *conf, char *why
         ret = -ENOMEM;
         if (!r->slots || !r->free_stack || timer_heap_init(&r->timers, 64) < 0)
                 goto fail_all;
-        for (unsigned i = 0; i < r->nslots; i++) {
-                r->slots[i].idx = i;
-                r->free_stack[r->nfree++] = r->nslots - 1 - i;
-        }
         r->now = timer_now_ms();
         *out = r;
         return 0;
@@ -876,7 +890,7 @@ void reactor_free(struct reactor *r)
                 return;
         /* Orderly even here: requests still in flight may read send buffers
          * or fill recv buffers, so wait (bounded) until they have ended. */
-        for (unsigned i = 0; i < r->nslots; i++)
+        for (unsigned i = 0; i < r->nused; i++)
                 if (r->slots[i].kind != K_FREE)
                         reactor_conn_close(&r->slots[i], REACTOR_CLOSE_RESET);
         uint64_t give_up = timer_now_ms() + 2000;

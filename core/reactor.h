@@ -36,7 +36,8 @@ struct reactor_conf {
         unsigned cq_entries; /* default 64 x sq_entries: multishot output is unbounded */
         unsigned buf_count;  /* provided recv buffers, power of two; default 1024 */
         unsigned buf_size;   /* bytes per buffer; default 16 KiB */
-        unsigned max_conns;  /* connection slots, listeners included; default 4096 */
+        unsigned max_conns;  /* connection slots, listeners included; default: the
+                              * descriptor limit, 4096..2^20 */
 };
 
 /* Counters instead of per-event log lines. */
