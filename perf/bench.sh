@@ -41,7 +41,8 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# Two distinct free ports (both held while chosen, so never the same one).
+ports2() { python3 -c 'import socket; a=socket.socket(); b=socket.socket(); a.bind(("127.0.0.1",0)); b.bind(("127.0.0.1",0)); print(a.getsockname()[1], b.getsockname()[1])'; }
 wait_line() {
   for _ in $(seq 200); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
   echo "perf/bench.sh: no /$2/ in $1" >&2; cat "$1" "${1%.out}.err" >&2 || true; exit 1
@@ -49,7 +50,7 @@ wait_line() {
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 "$urelay" keygen --out "$tmp/k" >/dev/null
-ep=$(port) socks=$(port)
+read -r ep socks < <(ports2)
 # The sink is on 127.0.0.1 only; sessions up to the idle scenario's 10,000.
 "$urelay" exit --listen "127.0.0.1:$ep" --key-file "$tmp/k" --allow-dest 127.0.0.1/32 \
   --dns-server 127.0.0.1:1 --max-sessions 30000 --max-sessions-per-client 30000 \

@@ -45,7 +45,8 @@ relays (all by default, always run in this order):
   urelay-fwd      urelay client -> urelay forwarder (--latency-ms per request)
                   -> a second urelay exit; 4 workers and 4 MiB windows, as in
                   perf/transports.sh; the bench gets --size-1 32m --size-n 8m
-                  --idle 1000 (before BENCH_ARGS, which can override them);
+                  --idle 1000 --ttfb-samples 50 --ping-samples 200 (before
+                  BENCH_ARGS, which can override them);
                   the peers get --idle 9000 (see the idle note in the script)
 
 options:
@@ -257,7 +258,10 @@ ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 nofile=$(ulimit -n)
 [ "$nofile" = unlimited ] && nofile=1048576
 
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+PORTS_FILE="$tmp"/ports
+# shellcheck source=scripts/ports.sh
+. "$repo"/scripts/ports.sh
+port() { free_port; }
 
 # spawn NAME CMD...: start CMD in the background as part of the current
 # relay, stdout and stderr in $tmp/NAME.out and .err; its pid in $last_pid.
@@ -537,7 +541,8 @@ for r in "${relays[@]}"; do
   # the one onward), so the peers hold 9000; urelay's client holds one per
   # session (all share one link) and keeps the 10000 its target names.
   case $r in
-    urelay-fwd) args+=(--size-1 32m --size-n 8m --idle 1000) ;;
+    urelay-fwd) # every exchange costs --latency-ms: fewer, smaller samples
+      args+=(--size-1 32m --size-n 8m --idle 1000 --ttfb-samples 50 --ping-samples 200) ;;
     urelay-ws | urelay-post) ;;
     *) args+=(--idle 9000) ;;
   esac

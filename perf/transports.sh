@@ -23,7 +23,10 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+PORTS_FILE="$tmp"/ports
+# shellcheck source=scripts/ports.sh
+. ./scripts/ports.sh
+port() { free_port; }
 wait_line() {
   for _ in $(seq 200); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
   echo "no /$2/ in $1" >&2; cat "$1" "${1%.out}.err" >&2 || true; exit 1

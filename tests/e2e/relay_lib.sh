@@ -10,9 +10,9 @@ cleanup_relay() {
 }
 trap cleanup_relay EXIT
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+PORTS_FILE="$TMP"/ports
+# shellcheck source=scripts/ports.sh
+. "$SRC"/scripts/ports.sh
 
 # wait_line FILE REGEX SECONDS
 wait_line() {
