@@ -2,6 +2,7 @@
 #include "bench.h"
 #include "report.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -71,7 +72,7 @@ json_t *report_host(void)
 static double num(const json_t *o, const char *k)
 {
         json_t *v = json_object_get(o, k);
-        return json_is_number(v) ? json_number_value(v) : -1;
+        return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
 void report_table_header(void)
@@ -89,37 +90,42 @@ void report_table_row(const char *name, const json_t *s)
                 return;
         if (strncmp(kind, "throughput_", 11) == 0) {
                 snprintf(res, sizeof(res), "%.1f MB/s", num(s, "mb_per_sec"));
-                if (num(s, "cpu_s_per_gib") >= 0)
+                if (!isnan(num(s, "cpu_s_per_gib")))
                         snprintf(cpu, sizeof(cpu), "%.2f s/GiB", num(s, "cpu_s_per_gib"));
         } else if (strcmp(kind, "sessions_per_sec") == 0) {
                 snprintf(res, sizeof(res), "%.0f /s (%.0f ok, %.0f failed)", num(s, "per_sec"),
                          num(s, "ok"), num(s, "fail"));
-                if (num(s, "cpu_us_per_session") >= 0)
+                if (!isnan(num(s, "cpu_us_per_session")))
                         snprintf(cpu, sizeof(cpu), "%.0f µs/session", num(s, "cpu_us_per_session"));
         } else if (strcmp(kind, "idle_sessions") == 0) {
-                snprintf(res, sizeof(res), "%.0f sessions, %.1f/%.1f KiB each", num(s, "sessions"),
-                         num(s, "client_rss_per_session_kib"), num(s, "exit_rss_per_session_kib"));
-                if (num(s, "client_idle_cpu_pct") >= 0)
-                        snprintf(cpu, sizeof(cpu), "%.1f%%/%.1f%% idle",
-                                 num(s, "client_idle_cpu_pct"),
-                                 num(s, "exit_idle_cpu_pct") < 0 ? 0 : num(s, "exit_idle_cpu_pct"));
+                char c[16] = "-", e[16] = "-";
+                if (!isnan(num(s, "client_rss_per_session_kib")))
+                        snprintf(c, sizeof(c), "%.1f", num(s, "client_rss_per_session_kib"));
+                if (!isnan(num(s, "exit_rss_per_session_kib")))
+                        snprintf(e, sizeof(e), "%.1f", num(s, "exit_rss_per_session_kib"));
+                snprintf(res, sizeof(res), "%.0f sessions, %s/%s KiB each", num(s, "sessions"), c,
+                         e);
+                if (!isnan(num(s, "client_idle_cpu_pct")))
+                        snprintf(
+                            cpu, sizeof(cpu), "%.1f%%/%.1f%% idle", num(s, "client_idle_cpu_pct"),
+                            isnan(num(s, "exit_idle_cpu_pct")) ? 0 : num(s, "exit_idle_cpu_pct"));
         } else {
                 snprintf(res, sizeof(res), "p50 %.0f p95 %.0f p99 %.0f µs", num(s, "p50_us"),
                          num(s, "p95_us"), num(s, "p99_us"));
                 if (strcmp(kind, "ttfb_under_download") == 0)
                         snprintf(res + strlen(res), sizeof(res) - strlen(res), ", %.0f MB/s",
                                  num(s, "download_mb_per_sec"));
-                double op = num(s, "cpu_us_per_rt") >= 0 ? num(s, "cpu_us_per_rt")
-                                                         : num(s, "cpu_us_per_session");
-                if (op >= 0)
+                double op = !isnan(num(s, "cpu_us_per_rt")) ? num(s, "cpu_us_per_rt")
+                                                            : num(s, "cpu_us_per_session");
+                if (!isnan(op))
                         snprintf(cpu, sizeof(cpu), "%.0f µs/op", op);
         }
         double c = num(s, "client_peak_rss_kb"), e = num(s, "exit_peak_rss_kb");
-        if (c >= 0 || e >= 0) {
+        if (!isnan(c) || !isnan(e)) {
                 char a[16] = "-", b[16] = "-";
-                if (c >= 0)
+                if (!isnan(c))
                         snprintf(a, sizeof(a), "%.1f", c / 1024);
-                if (e >= 0)
+                if (!isnan(e))
                         snprintf(b, sizeof(b), "%.1f", e / 1024);
                 snprintf(rss, sizeof(rss), "%s/%s MiB", a, b);
         }

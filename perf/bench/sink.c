@@ -23,26 +23,35 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CHUNK (256 * 1024)
 
+/* Binds a listener on 127.0.0.1. Port 0 first; after heavy session churn
+ * every ephemeral port may sit in TIME_WAIT and the kernel then finds none
+ * for port 0, so random ports below the ephemeral range are tried next. */
 static int listen_any(uint16_t *port)
 {
         struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         socklen_t sl = sizeof(sa);
-        int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int one = 1, fd = -1;
 
-        if (fd < 0)
-                return -1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4096) < 0 ||
-            getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
+        srand((unsigned)getpid() ^ (unsigned)time(NULL));
+        for (int i = 0; i < 200; i++) {
+                fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (fd < 0)
+                        return -1;
+                setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+                sa.sin_port = i ? htons((uint16_t)(20000 + rand() % 12768)) : 0;
+                if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(fd, 4096) == 0 &&
+                    getsockname(fd, (struct sockaddr *)&sa, &sl) == 0) {
+                        *port = ntohs(sa.sin_port);
+                        return fd;
+                }
                 close(fd);
-                return -1;
         }
-        *port = ntohs(sa.sin_port);
-        return fd;
+        return -1;
 }
 
 static void *up_conn(void *arg)
