@@ -11,7 +11,7 @@
  * eat the room and the turn order still rotates across batches anyway. */
 #define MIN_QUANTUM 1024u
 
-enum { L_CTL, L_DAT };
+enum { L_CTL, L_DAT, L_LAZY }; /* L_LAZY: only a delayed ACK is due */
 
 enum tomb_kind {
         TOMB_FREE = 0,
@@ -45,17 +45,18 @@ struct mtarget {
 struct msess {
         struct mux *m;
         struct msess *hnext; /* hash chain, or the dead list */
-        struct link link[2];
+        struct link link[3];
         void *ud;
         struct mtarget *target;
         uint64_t ack_limit; /* consumed + W as of our last ACK */
         uint32_t sid;
         uint32_t open_gen; /* build generation that carried our last OPEN */
-        bool in[2];
+        bool in[3];
         bool opened;    /* client: the exit answered; exit: accepted */
         bool open_sent; /* client: an OPEN went out since the last rewind */
         bool open_ever; /* client: the exit may have heard of it */
         bool ack_due;
+        bool ack_lazy; /* the due ACK only confirms data: it may wait (on_ack_later) */
         bool want_writable;
         bool dead;
         struct stream_tx tx;
@@ -73,7 +74,7 @@ struct mux {
         uint32_t max_sessions;
         uint32_t next_sid;
         uint32_t gen;
-        struct slist list[2];
+        struct slist list[3];
         struct frame *ctl; /* RST, orphan ACK, PING/PONG, FIFO [ctl_head, ctl_n) */
         size_t ctl_head, ctl_n, ctl_cap;
         int depth;          /* callbacks on the stack: frees wait */
@@ -190,7 +191,8 @@ static bool has_data(const struct msess *s)
 
 static bool needs_ctl(const struct msess *s)
 {
-        if (s->ack_due && s->opened)
+        /* A lazy ACK goes with data of the same session, never alone. */
+        if (s->ack_due && s->opened && (!s->ack_lazy || has_data(s)))
                 return true;
         if (stream_tx_fin_due(&s->tx))
                 return true;
@@ -211,8 +213,43 @@ static void sched(struct msess *s)
                 list_add(m, L_DAT, s);
         else if (!d)
                 list_del(m, L_DAT, s);
+        /* A lazy ACK rides with whatever the session sends next; alone,
+         * it waits for mux_flush_acks(). */
+        bool lz = s->ack_due && s->ack_lazy && s->opened && !c && !d;
+        if (lz && !s->in[L_LAZY]) {
+                list_add(m, L_LAZY, s);
+                m->ops->on_ack_later(m->ud);
+        } else if (!lz) {
+                list_del(m, L_LAZY, s);
+        }
         if (c || d)
                 kick(m);
+}
+
+/* An ACK that must go in the next batch (window, FIN, open, rewind). */
+static void ack_now(struct msess *s)
+{
+        s->ack_due = true;
+        s->ack_lazy = false;
+}
+
+/* An ACK for data that arrived: it may wait a little for a reply to ride
+ * with (delayed ACK), when the owner offers on_ack_later. The window's
+ * ACK (mux_consumed) stays urgent, so bulk transfers never wait on it. */
+static void ack_later(struct msess *s)
+{
+        if (!s->ack_due)
+                s->ack_lazy = s->m->ops->on_ack_later != NULL;
+        s->ack_due = true;
+}
+
+void mux_flush_acks(struct mux *m)
+{
+        struct msess *s;
+        while ((s = m->list[L_LAZY].head)) {
+                s->ack_lazy = false;
+                sched(s);
+        }
 }
 
 /* ---- control queue ---- */
@@ -329,6 +366,7 @@ static void sess_kill(struct mux *m, struct msess *s, uint8_t kind, uint8_t reas
         tab_remove(m, s);
         list_del(m, L_CTL, s);
         list_del(m, L_DAT, s);
+        list_del(m, L_LAZY, s);
         tomb_add(m, s->sid, kind, reason, s->rx.fin_off);
         s->dead = true;
         m->st.sessions_open--;
@@ -407,7 +445,7 @@ static void check_fin(struct mux *m, struct msess *s)
         if (s->dead || !stream_rx_fin_ready(&s->rx))
                 return;
         stream_rx_fin_take(&s->rx);
-        s->ack_due = true;
+        ack_now(s);
         sched(s);
         m->ops->on_fin(m->ud, s);
         maybe_close(m, s);
@@ -443,7 +481,7 @@ static void sess_data(struct mux *m, struct msess *s, uint64_t off, const uint8_
                 return;
         }
         m->st.dup_bytes += s->rx.dup - dup;
-        s->ack_due = true;
+        ack_later(s);
         sched(s);
         check_fin(m, s);
 }
@@ -459,7 +497,7 @@ static void on_fin_frame(struct mux *m, struct msess *s, uint64_t off)
                 sess_abort(m, s, FRAME_RST_PROTOCOL, rc);
                 return;
         }
-        s->ack_due = true;
+        ack_now(s);
         sched(s);
         check_fin(m, s);
 }
@@ -674,6 +712,7 @@ static bool emit_ctl(struct mux *m, struct msess *s, uint8_t *out, size_t cap, s
                 ack_frame(s, &f);
                 put(m, &f, out, cap, used);
                 s->ack_due = false;
+                s->ack_lazy = false;
                 s->ack_limit = s->rx.consumed + s->rx.window;
         }
         return true;
@@ -934,7 +973,7 @@ int mux_consumed(struct msess *s, size_t n)
         if (rx->fin_known && rx->recvd == rx->fin_off)
                 return 0;
         if (rx->consumed + rx->window - s->ack_limit >= rx->window / 4) {
-                s->ack_due = true;
+                ack_now(s);
                 sched(s);
         }
         return 0;
@@ -947,7 +986,7 @@ int mux_accept(struct msess *s)
         if (m->role != MUX_EXIT || s->opened || s->dead)
                 return -EINVAL;
         s->opened = true;
-        s->ack_due = true;
+        ack_now(s);
         m->depth++;
         stream_rx_release(&s->rx, deliver, s);
         check_fin(m, s);
@@ -1002,7 +1041,7 @@ void mux_rewind(struct mux *m)
                         if (m->role == MUX_CLIENT && !s->opened)
                                 s->open_sent = false;
                         if (s->opened)
-                                s->ack_due = true;
+                                ack_now(s);
                         sched(s);
                 }
         }

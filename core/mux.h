@@ -106,7 +106,16 @@ struct mux_ops {
         void (*on_pending)(void *ud);
         /* Optional: a PONG arrived for mux_ping(<token>). */
         void (*on_pong)(void *ud, uint64_t token);
+        /* Optional (delayed ACK): only the ACK of data that arrived is due,
+         * and it may wait for a reply to ride with, as TCP's delayed ACK
+         * does; a request/response then costs one batch each way, not two.
+         * Call mux_flush_acks() within a few milliseconds. NULL: every ACK
+         * goes at once. Called again after each flush. */
+        void (*on_ack_later)(void *ud);
 };
+
+/* How long an owner lets a lazy ACK wait (on_ack_later). */
+#define MUX_ACK_DELAY_MS 2
 
 struct mux_stats {
         uint64_t sessions_open;   /* live now */
@@ -193,6 +202,8 @@ void mux_rewind(struct mux *m);
  * offset at both ends. Returns 0 or -ENOMEM. */
 int mux_recover(struct mux *m, uint64_t token);
 bool mux_has_pending(const struct mux *m);
+/* Sends the ACKs on_ack_later let wait (on_pending follows). */
+void mux_flush_acks(struct mux *m);
 /* Queues a PING with <token>. Returns 0 or -ENOMEM. */
 int mux_ping(struct mux *m, uint64_t token);
 void mux_get_stats(const struct mux *m, struct mux_stats *st);

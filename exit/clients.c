@@ -44,6 +44,7 @@ static void client_free(struct client *cl)
         }
         reactor_timer_stop(srv->r, &cl->flush);
         reactor_timer_stop(srv->r, &cl->grace);
+        reactor_timer_stop(srv->r, &cl->ack);
         if (cl->ws)
                 cl->ws->cl = NULL;
         while (cl->polls) {
@@ -309,6 +310,20 @@ static void m_pending(void *ud)
         client_sched_flush(ud);
 }
 
+static void ack_timer(struct timer *t, void *arg)
+{
+        struct client *cl = arg;
+        (void)t;
+        mux_flush_acks(cl->mux);
+}
+
+static void m_ack_later(void *ud)
+{
+        struct client *cl = ud;
+        if (!timer_armed(&cl->ack))
+                reactor_timer_start(cl->srv->r, &cl->ack, MUX_ACK_DELAY_MS, ack_timer, cl);
+}
+
 static const struct mux_ops exit_mux_ops = {
     .on_open = m_open,
     .on_data = m_data,
@@ -317,6 +332,7 @@ static const struct mux_ops exit_mux_ops = {
     .on_reset = m_reset,
     .on_closed = m_closed,
     .on_pending = m_pending,
+    .on_ack_later = m_ack_later,
 };
 
 static struct client *client_get(struct server *srv, size_t key, uint64_t instance,

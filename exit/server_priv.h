@@ -99,7 +99,7 @@ struct client {
         struct hconn *polls, *polls_tail; /* held POSTs, oldest first */
         unsigned npolls;
         struct upstream *ups; /* every session's upstream, dialing or piped */
-        struct timer flush, grace;
+        struct timer flush, grace, ack;
 };
 
 /* server.c */

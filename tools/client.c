@@ -166,6 +166,21 @@ static void m_closed(void *ud, struct msess *s)
                 sockpipe_sess_closed(&a->pipe);
 }
 
+static void ack_timer(struct timer *t, void *arg)
+{
+        struct crt *rt = arg;
+        (void)t;
+        if (rt->mux)
+                mux_flush_acks(rt->mux);
+}
+
+static void m_ack_later(void *ud)
+{
+        struct crt *rt = ud;
+        if (!timer_armed(&rt->ack))
+                reactor_timer_start(rt->r, &rt->ack, MUX_ACK_DELAY_MS, ack_timer, rt);
+}
+
 static const struct mux_ops client_mux_ops = {
     .on_opened = m_opened,
     .on_data = m_data,
@@ -174,6 +189,7 @@ static const struct mux_ops client_mux_ops = {
     .on_reset = m_reset,
     .on_closed = m_closed,
     .on_pending = m_pending,
+    .on_ack_later = m_ack_later,
 };
 
 static void app_start_session(struct app *a, const uint8_t *early, size_t n)

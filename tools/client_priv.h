@@ -70,7 +70,7 @@ struct crt {
         uint64_t backoff_ms;
         uint64_t down_since;  /* ms; 0 while a link works */
         uint64_t link_serial; /* the endpoint of the last WebSocket link up */
-        struct timer retry, flush, hold, swap;
+        struct timer retry, flush, hold, swap, ack;
         struct rconn *listener;
         struct app *apps;
         struct socks5_auth auth_conf;

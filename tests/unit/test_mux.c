@@ -47,6 +47,7 @@ struct side {
         struct conn *conns;
         size_t n, cap;
         unsigned pending_calls;
+        unsigned ack_later_calls; /* delayed ACKs offered (OPS_LAZY) */
         enum consume_mode consume;
 };
 
@@ -204,6 +205,26 @@ static const struct mux_ops OPS = {
     .on_pending = cb_pending,
 };
 
+/* The owners' setting: ACKs of data may wait for mux_flush_acks(), which
+ * the harness calls every step (as the owners' 2 ms timer would). */
+static void cb_ack_later(void *ud)
+{
+        side_of(ud)->ack_later_calls++;
+}
+
+static const struct mux_ops OPS_LAZY = {
+    .on_open = cb_open,
+    .on_opened = cb_opened,
+    .on_data = cb_data,
+    .on_fin = cb_fin,
+    .on_reset = cb_reset,
+    .on_writable = cb_writable,
+    .on_closed = cb_closed,
+    .on_pending = cb_pending,
+    .on_ack_later = cb_ack_later,
+};
+static bool lazy_acks; /* the next h_init() uses OPS_LAZY */
+
 static const uint8_t ADDR[] = "example.com";
 static const struct frame_target TARGET = {
     .atyp = FRAME_ATYP_DOMAIN, .addr_len = 11, .port = 443, .addr = ADDR};
@@ -215,8 +236,9 @@ static void h_init(void)
         H.cap = REGION;
         H.cli.role = MUX_CLIENT;
         H.ex.role = MUX_EXIT;
-        cr_assert_eq(mux_new(MUX_CLIENT, W, &OPS, &H.cli, &H.cli.m), 0);
-        cr_assert_eq(mux_new(MUX_EXIT, W, &OPS, &H.ex, &H.ex.m), 0);
+        const struct mux_ops *ops = lazy_acks ? &OPS_LAZY : &OPS;
+        cr_assert_eq(mux_new(MUX_CLIENT, W, ops, &H.cli, &H.cli.m), 0);
+        cr_assert_eq(mux_new(MUX_EXIT, W, ops, &H.ex, &H.ex.m), 0);
 }
 
 static void chan_free(struct chan *ch)
@@ -367,6 +389,10 @@ static void step(void)
 {
         app_step(&H.cli);
         app_step(&H.ex);
+        if (lazy_acks) {
+                mux_flush_acks(H.cli.m);
+                mux_flush_acks(H.ex.m);
+        }
         build_all(&H.cli, &H.c2s);
         build_all(&H.ex, &H.s2c);
         bool d1 = deliver(&H.c2s, &H.ex);
@@ -749,6 +775,81 @@ Test(mux, interactive_bytes_go_in_the_first_batch)
         cr_assert(find_frame(region, len, FRAME_DATA, bulk->sid, 0, &f));
         cr_assert(mux_has_pending(H.cli.m), "the bulk session goes on next batch");
         h_fini();
+}
+
+/* With delayed ACKs everything still arrives, clean and under faults. */
+Test(mux, delayed_acks_bulk_and_faults)
+{
+        lazy_acks = true;
+        h_init();
+        H.c2s_len = H.s2c_len = 8u << 20;
+        H.exit_waits_fin = true;
+        for (int i = 0; i < 4; i++)
+                h_open();
+        run(4000);
+        check_all_clean(4);
+        h_fini();
+        h_init();
+        H.c2s_len = H.s2c_len = 1u << 20;
+        H.drop_pct = 5;
+        H.reorder_pct = 20;
+        for (int i = 0; i < 8; i++)
+                h_open();
+        run(20000);
+        check_all_clean(8);
+        cr_assert_gt(H.ex.ack_later_calls, 0);
+        h_fini();
+        lazy_acks = false;
+}
+
+/* A request's ACK waits and rides with the reply: one batch each way. */
+Test(mux, delayed_ack_rides_with_the_reply)
+{
+        static uint8_t region[REGION];
+        struct frame f;
+        size_t len, acc;
+        uint8_t msg[4];
+
+        lazy_acks = true;
+        h_init();
+        H.exit_waits_fin = true;
+        struct conn *c = h_open();
+        c->shut = true; /* no FIN: it stays open */
+        steps(5);
+        cr_assert(c->opened);
+        flush(&H.cli);
+        flush(&H.ex);
+        H.c2s.n = H.s2c.n = 0;
+        unsigned offered = H.ex.ack_later_calls;
+
+        stream_gen_fill(tx_key(&H.cli, c->sid), 0, msg, 4);
+        cr_assert_eq(mux_write(c->s, msg, 4, &acc), 0);
+        cr_assert_eq(mux_build(H.cli.m, region, sizeof(region), &len), 0);
+        cr_assert_eq(mux_input(H.ex.m, region, len), 0);
+        cr_assert_eq(H.ex.ack_later_calls, offered + 1, "the exit was asked to wait");
+        cr_assert_not(mux_has_pending(H.ex.m), "no batch for the ACK alone");
+
+        struct msess *xs = H.ex.conns[0].s;
+        stream_gen_fill(tx_key(&H.ex, c->sid), 0, msg, 4);
+        cr_assert_eq(mux_write(xs, msg, 4, &acc), 0);
+        cr_assert(mux_has_pending(H.ex.m));
+        cr_assert_eq(mux_build(H.ex.m, region, sizeof(region), &len), 0);
+        cr_assert(find_frame(region, len, FRAME_DATA, c->sid, 0, &f), "the reply");
+        cr_assert(find_frame(region, len, FRAME_ACK, c->sid, 0, &f), "the ACK rode with it");
+        cr_assert_not(mux_has_pending(H.ex.m));
+
+        /* No reply: the ACK goes when the owner's timer flushes. */
+        stream_gen_fill(tx_key(&H.cli, c->sid), 4, msg, 4);
+        cr_assert_eq(mux_write(c->s, msg, 4, &acc), 0);
+        cr_assert_eq(mux_build(H.cli.m, region, sizeof(region), &len), 0);
+        cr_assert_eq(mux_input(H.ex.m, region, len), 0);
+        cr_assert_not(mux_has_pending(H.ex.m));
+        mux_flush_acks(H.ex.m);
+        cr_assert(mux_has_pending(H.ex.m));
+        cr_assert_eq(mux_build(H.ex.m, region, sizeof(region), &len), 0);
+        cr_assert(find_frame(region, len, FRAME_ACK, c->sid, 0, &f));
+        h_fini();
+        lazy_acks = false;
 }
 
 Test(mux, receiver_that_never_reads_bounds_memory)
