@@ -23,6 +23,7 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,6 +61,10 @@ static void *up_conn(void *arg)
         uint8_t h[16], *buf = malloc(CHUNK);
         uint64_t off = 0, bad = BENCH_NO_BAD;
 
+        /* A session that stalls this long is over (the client's side has
+         * --io-timeout). */
+        struct timeval tv = {.tv_sec = 60};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
         if (buf && io_read_all(fd, h, sizeof(h)) == 0) {
                 uint64_t key = get_be64(h), len = get_be64(h + 8);
                 while (off < len) {
@@ -71,8 +76,13 @@ static void *up_conn(void *arg)
                                 break;
                         uint64_t b;
                         if (bad == BENCH_NO_BAD &&
-                            stream_gen_check(key, off, buf, (size_t)n, &b) != 0)
+                            stream_gen_check(key, off, buf, (size_t)n, &b) != 0) {
+                                /* Lost bytes would have us wait for ever:
+                                 * after a wrong one, 2 s of silence ends it. */
+                                struct timeval two = {.tv_sec = 2};
+                                setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &two, sizeof(two));
                                 bad = b;
+                        }
                         off += (uint64_t)n;
                 }
                 put_be64(h, off);

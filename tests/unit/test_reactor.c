@@ -270,6 +270,33 @@ Test(reactor, thousand_accept_close_cycles_no_fd_leak)
         cr_assert_eq(fd_count(), before, "fd leak: %u before, %u after", before, fd_count());
 }
 
+/* max_conns bounds the slots; a freed slot is used again; slots are handed
+ * out in order, so a large limit costs nothing until used. */
+Test(reactor, slots_bounded_by_max_conns_and_reused)
+{
+        struct reactor_conf conf = {.max_conns = 4};
+        struct reactor *r = new_reactor(&conf);
+        struct churn ch = {.r = r};
+        struct rconn *c[4];
+        int sp[5][2];
+
+        for (int i = 0; i < 5; i++)
+                cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp[i]), 0);
+        for (int i = 0; i < 4; i++)
+                cr_assert_eq(reactor_conn_add(r, sp[i][0], &churn_conn_ops, &ch, &c[i]), 0);
+        cr_assert_lt(reactor_conn_add(r, sp[4][0], &churn_conn_ops, &ch, NULL), 0,
+                     "a fifth connection in four slots");
+        reactor_conn_close(c[1], REACTOR_CLOSE_NOW);
+        for (int k = 0; k < 100 && reactor_stats(r)->conns_open > 3; k++)
+                reactor_run_once(r, 10);
+        cr_assert_eq(reactor_stats(r)->conns_open, 3);
+        cr_assert_eq(reactor_conn_add(r, sp[4][0], &churn_conn_ops, &ch, NULL), 0,
+                     "the freed slot is used again");
+        reactor_free(r);
+        for (int i = 0; i < 5; i++)
+                close(sp[i][1]);
+}
+
 /* ---- connect ---- */
 
 struct dial {
