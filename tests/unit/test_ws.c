@@ -932,6 +932,32 @@ Test(ws, own_and_wslay_frames_interleave)
         }
 }
 
+/* Client masks come from the CSPRNG, drawn in bulk: across a refill every
+ * frame still gets its own, never all zero. */
+Test(ws, client_masks_differ_across_refills)
+{
+        uint8_t seen[140][4];
+
+        open_pair(0, 0);
+        cli.out.len = 0;
+        for (int i = 0; i < 140; i++) {
+                size_t at = cli.out.len;
+                cr_assert_eq(ws_send(cli.w, (const uint8_t *)"m", 1), 0);
+                cr_assert_eq(cli.out.len - at, 2 + 4 + 1);
+                cr_assert_eq(cli.out.p[at + 1], 0x81, "masked, length 1");
+                memcpy(seen[i], cli.out.p + at + 2, 4);
+                cr_assert_eq(cli.out.p[at + 6] ^ seen[i][0], 'm');
+        }
+        unsigned zero = 0, same = 0;
+        for (int i = 0; i < 140; i++) {
+                zero += !memcmp(seen[i], "\0\0\0\0", 4);
+                same += i && !memcmp(seen[i], seen[i - 1], 4);
+        }
+        cr_assert_lt(zero + same, 2, "%u zero masks, %u repeated", zero, same);
+        pump();
+        cr_assert_eq(srv.nmsgs, 140);
+}
+
 /* A frame of ours goes out only after what wslay has queued before it. */
 Test(ws, own_frames_keep_order_behind_wslay_queue)
 {
