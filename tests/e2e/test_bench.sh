@@ -55,22 +55,22 @@ expect_out '^\| throughput_up_1session mb_per_sec \(MB/s\) \| [0-9.]+ \(1\.00×\
 expect_rc 64 "$BENCH" compare --ref nobody "$TMP/run.json"
 expect_out "no run named 'nobody'"
 
+# damaged MODE OFFSET SIZE: a run through corrupt_socks.py that damages the
+# upload's stream byte OFFSET (the 16-byte header goes first) must fail
+# and name that offset.
+damaged() {
+  python3 "$(dirname "$0")/corrupt_socks.py" "$1" $((16 + $2)) >"$TMP/cs-$1.port" 2>"$TMP/cs-$1.err" &
+  PIDS+=($!)
+  wait_line "$TMP/cs-$1.port" '^[0-9]+$' 5
+  expect_rc 1 "$BENCH" run --socks "$(head -n1 "$TMP/cs-$1.port")" --runs 1 --size-1 "$3" \
+    --scenarios throughput_up_1session
+  expect_out "upload: wrong byte at offset $2\$"
+  expect_out 'FAILED'
+}
 echo "a proxy that flips one bit at stream offset 1000003: named, exit 1"
-python3 "$(dirname "$0")/corrupt_socks.py" flip $((16 + 1000003)) >"$TMP/cs.port" 2>"$TMP/cs.err" &
-PIDS+=($!)
-wait_line "$TMP/cs.port" '^[0-9]+$' 5
-expect_rc 1 "$BENCH" run --socks "$(head -n1 "$TMP/cs.port")" --runs 1 --size-1 4m \
-  --scenarios throughput_up_1session
-expect_out 'upload: wrong byte at offset 1000003'
-expect_out 'FAILED'
-
+damaged flip 1000003 4m
 echo "a proxy that drops one byte at stream offset 77: named, exit 1"
-python3 "$(dirname "$0")/corrupt_socks.py" drop $((16 + 77)) >"$TMP/cd.port" 2>"$TMP/cd.err" &
-PIDS+=($!)
-wait_line "$TMP/cd.port" '^[0-9]+$' 5
-expect_rc 1 "$BENCH" run --socks "$(head -n1 "$TMP/cd.port")" --runs 1 --size-1 1m \
-  --scenarios throughput_up_1session
-expect_out 'upload: wrong byte at offset 77'
+damaged drop 77 1m
 
 echo "usage errors"
 expect_rc 64 "$BENCH" run --socks 10.0.0.1:1080
