@@ -9,8 +9,8 @@
 #
 # --update writes the run as perf/baselines/<date>-<transport>.json.
 # Exit: 0, or 1 when the diff found a regression or a scenario failed; it is
-# a report, never part of the test suite. The default run takes about three
-# minutes on 2 cores; `-- --quick` about thirty seconds.
+# a report, never part of the test suite. The default run takes about one
+# minute on 2 cores (10,000 idle sessions included); `-- --quick` about 20 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
