@@ -241,7 +241,8 @@ static int cmd_run(int argc, char **argv)
                           .key_seq = (uint64_t)time(NULL)};
         const char *out = NULL, *list = NULL;
         uint64_t io_timeout = 30;
-        json_t *labels = json_object();
+        const char *label_args[32];
+        unsigned nlabels = 0;
         char err[256];
 
         for (int i = 1; i < argc; i++) {
@@ -287,11 +288,9 @@ static int cmd_run(int argc, char **argv)
                         }
                 } else if (!strcmp(o, "--label")) {
                         const char *eq = strchr(v, '=');
-                        if (!eq || eq == v)
+                        if (!eq || eq == v || eq - v > 63 || nlabels == 32)
                                 return bad_arg(o, v);
-                        char key[64];
-                        snprintf(key, sizeof(key), "%.*s", (int)(eq - v), v);
-                        json_object_set_new(labels, key, json_string(eq + 1));
+                        label_args[nlabels++] = v;
                 } else if (!strcmp(o, "--out")) {
                         out = v;
                 } else if (!strcmp(o, "--scenarios")) {
@@ -350,7 +349,13 @@ static int cmd_run(int argc, char **argv)
         }
         b.key_seq = pb.key_seq;
 
-        json_t *root = json_object(), *sj = json_object();
+        json_t *root = json_object(), *sj = json_object(), *labels = json_object();
+        for (unsigned i = 0; i < nlabels; i++) {
+                const char *eq = strchr(label_args[i], '=');
+                char key[64];
+                snprintf(key, sizeof(key), "%.*s", (int)(eq - label_args[i]), label_args[i]);
+                json_object_set_new(labels, key, json_string(eq + 1));
+        }
         char started[32];
         time_t t = time(NULL);
         strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
