@@ -701,7 +701,8 @@ static int send_fast(struct ws *w, const uint8_t *p, size_t n)
                 ws_frame_mask(w->sbuf + h, p, n, mask, 0);
         } else {
                 h = ws_frame_header(w->sbuf, WS_OP_BINARY, n, NULL);
-                memcpy(w->sbuf + h, p, n);
+                if (n) /* an empty message may come with a NULL pointer */
+                        memcpy(w->sbuf + h, p, n);
         }
         rc = w->ev.emit(w->ud, w->sbuf, h + n);
         if (rc == 0 || rc == -EAGAIN)

@@ -90,7 +90,15 @@ static void on_closed(void *ud, struct msess *s)
                         csess[i] = NULL;
 }
 
+/* Delayed ACKs are on, as in the client and the exit; the loop below
+ * flushes them now and then, as their timer would. */
+static void on_ack_later(void *ud)
+{
+        (void)ud;
+}
+
 static const struct mux_ops OPS = {
+    .on_ack_later = on_ack_later,
     .on_open = on_open,
     .on_opened = on_opened,
     .on_data = on_data,
@@ -164,11 +172,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         mux_rewind(cli);
                         mux_rewind(ex);
                 }
+                if (n && data[-1] % 3 == 0) {
+                        mux_flush_acks(cli);
+                        mux_flush_acks(ex);
+                }
                 for (int i = 0; i < NCLIENT; i++)
                         if (csess[i])
                                 (void)mux_write(csess[i], data - n, n < 300 ? n : 300, &acc);
         }
         for (int i = 0; i < 4; i++) {
+                mux_flush_acks(cli);
+                mux_flush_acks(ex);
                 pass(cli, ex);
                 pass(ex, cli);
         }

@@ -13,7 +13,7 @@
  * after it; messages within max_msg and, in total, within the input; the
  * emitted bytes bounded by what the input can ask for.
  *
- * fuzz-sources: transport/ws.c transport/http1.c core/base64.c
+ * fuzz-sources: transport/ws.c transport/ws_frame.c transport/http1.c core/base64.c
  * fuzz-libs: -lwslay -lhttp_parser
  * Built and run by scripts/fuzz.sh.
  */

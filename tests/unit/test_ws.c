@@ -958,6 +958,20 @@ Test(ws, client_masks_differ_across_refills)
         cr_assert_eq(srv.nmsgs, 140);
 }
 
+/* An empty message, given as NULL, goes both ways (found by fuzzing:
+ * memcpy from NULL). */
+Test(ws, empty_message_from_null)
+{
+        open_pair(0, 0);
+        cr_assert_eq(ws_send(srv.w, NULL, 0), 0);
+        cr_assert_eq(ws_send(cli.w, NULL, 0), 0);
+        pump();
+        cr_assert_eq(cli.nmsgs, 1);
+        cr_assert_eq(srv.nmsgs, 1);
+        cr_assert_eq(get_be32(cli.msgs.p), 0);
+        cr_assert_eq(get_be32(srv.msgs.p), 0);
+}
+
 /* A frame of ours goes out only after what wslay has queued before it. */
 Test(ws, own_frames_keep_order_behind_wslay_queue)
 {
