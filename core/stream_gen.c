@@ -22,21 +22,19 @@ static inline uint64_t word(uint64_t key, uint64_t idx)
 
 void stream_gen_fill(uint64_t key, uint64_t off, uint8_t *out, size_t len)
 {
-        /* A partial first word, whole words, a partial last word. */
-        while (len && (off % 8 || len < 8)) {
+        while (len) {
                 uint64_t w = htole64(word(key, off / 8));
+                if (off % 8 == 0 && len >= 8) {
+                        memcpy(out, &w, 8); /* a whole word: the fast case */
+                        out += 8, off += 8, len -= 8;
+                        continue;
+                }
+                /* A partial word, at the start or the end. */
                 unsigned skip = (unsigned)(off % 8);
                 size_t n = 8 - skip < len ? 8 - skip : len;
                 memcpy(out, (uint8_t *)&w + skip, n);
                 out += n, off += n, len -= n;
         }
-        uint64_t idx = off / 8;
-        for (; len >= 8; out += 8, len -= 8, off += 8) {
-                uint64_t w = htole64(word(key, idx++));
-                memcpy(out, &w, 8);
-        }
-        if (len)
-                stream_gen_fill(key, off, out, len);
 }
 
 int stream_gen_check(uint64_t key, uint64_t off, const uint8_t *p, size_t len, uint64_t *bad)

@@ -121,12 +121,28 @@ static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
         return -1;
 }
 
+/* Four bytes of CSPRNG output for a mask (RFC 6455 §5.3: masks must be
+ * unpredictable), for our frames and wslay's. One DRBG call per 64 frames:
+ * each call costs SHA-256 rounds, which showed in the per-message profile. */
+static int next_mask(struct ws *w, uint8_t mask[4])
+{
+        if (w->masks_left < 4) {
+                if (!w->rng_ready ||
+                    wc_RNG_GenerateBlock(&w->rng, w->masks, (word32)sizeof(w->masks)) != 0)
+                        return -1;
+                w->masks_left = sizeof(w->masks);
+        }
+        memcpy(mask, w->masks + sizeof(w->masks) - w->masks_left, 4);
+        w->masks_left -= 4;
+        return 0;
+}
+
 static int genmask_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, void *ud)
 {
         struct ws *w = ud;
 
-        /* RFC 6455 §5.3: masks must be unpredictable, so the CSPRNG. */
-        if (w->rng_ready && wc_RNG_GenerateBlock(&w->rng, buf, (word32)len) == 0)
+        /* wslay asks for one 4-byte mask per frame it sends. */
+        if (len == 4 && next_mask(w, buf) == 0)
                 return 0;
         w->cb_err = WS_ERNG;
         wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
@@ -560,20 +576,17 @@ static int frame_start(struct ws *w, const struct ws_frame *f, const uint8_t *hp
                 w->fwd_left = f->len;
                 return feed_wslay(w, hp, f->hlen);
         }
-        if (!f->masked && n >= f->len) {
+        if (f->len == 0 || (!f->masked && n >= f->len)) {
+                /* Nothing to unmask: delivered in place. */
                 *used = (size_t)f->len;
                 deliver(w, p, (size_t)f->len);
                 return 0;
         }
-        if (grow(&w->rbuf, &w->rcap, f->len ? (size_t)f->len : 1) != 0)
+        if (grow(&w->rbuf, &w->rcap, (size_t)f->len) != 0)
                 return fail(w, -ENOMEM);
         w->cur = *f;
         w->got = 0;
         w->collecting = true;
-        if (f->len == 0) {
-                w->collecting = false;
-                deliver(w, w->rbuf, 0);
-        }
         return 0;
 }
 
@@ -667,21 +680,6 @@ int ws_input(struct ws *w, const uint8_t *p, size_t n)
         return input_frames(w, p, n);
 }
 
-/* Four bytes of CSPRNG output for a mask. One DRBG call per 64 frames:
- * each call costs SHA-256 rounds, which showed in the per-message profile. */
-static int next_mask(struct ws *w, uint8_t mask[4])
-{
-        if (w->masks_left < 4) {
-                if (!w->rng_ready ||
-                    wc_RNG_GenerateBlock(&w->rng, w->masks, (word32)sizeof(w->masks)) != 0)
-                        return -1;
-                w->masks_left = sizeof(w->masks);
-        }
-        memcpy(mask, w->masks + sizeof(w->masks) - w->masks_left, 4);
-        w->masks_left -= 4;
-        return 0;
-}
-
 /* A binary message framed here, masked with a fresh mask on the client,
  * and emitted whole: one copy instead of wslay's copy, 4 KiB framing and
  * byte-wise mask. -EAGAIN when the emitter takes none (wslay queues it). */
@@ -694,7 +692,6 @@ static int send_fast(struct ws *w, const uint8_t *p, size_t n)
         if (grow(&w->sbuf, &w->scap, n + WS_FRAME_HEADER_MAX) != 0)
                 return -ENOMEM;
         if (w->client) {
-                /* RFC 6455 §5.3: masks must be unpredictable, so the CSPRNG. */
                 if (next_mask(w, mask) != 0)
                         return fail(w, WS_ERNG);
                 h = ws_frame_header(w->sbuf, WS_OP_BINARY, n, mask);
