@@ -1,6 +1,8 @@
 /* bench: metrics, keys, dialing and the per-run CPU/RSS watch. */
 #include "bench.h"
 
+#include "core/bytes.h"
+#include "core/stream_gen.h"
 #include "tools/socks_dial.h"
 
 #include <errno.h>
@@ -123,4 +125,31 @@ void watch_end(struct bench *b, struct metrics *m)
         }
         if (b->nwatch)
                 metric_set(m, "cpu_s", total);
+}
+
+/* One echo exchange of len bytes of stream <key> at <off>; checks the
+ * answer. Returns 0 or -1 with err filled. */
+int bench_echo(int fd, uint64_t key, uint64_t off, size_t len, char *err, size_t errlen)
+{
+        uint8_t out[256], in[256];
+        uint64_t bad;
+
+        stream_gen_fill(key, off, out, len);
+        if (io_write_all(fd, out, len) < 0 || io_read_all(fd, in, len) < 0) {
+                snprintf(err, errlen, "echo: %s", strerror(errno));
+                return -1;
+        }
+        if (stream_gen_check(key, off, in, len, &bad) != 0) {
+                snprintf(err, errlen, "echo: wrong byte at offset %llu", (unsigned long long)bad);
+                return -1;
+        }
+        return 0;
+}
+
+int bench_send_header(int fd, uint64_t key, uint64_t len)
+{
+        uint8_t h[16];
+        put_be64(h, key);
+        put_be64(h + 8, len);
+        return io_write_all(fd, h, sizeof(h));
 }

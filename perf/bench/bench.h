@@ -82,6 +82,11 @@ uint64_t bench_key(struct bench *b);
 double now_s(void);
 /* Opens a session to the sink's <port> (through SOCKS unless direct). */
 int bench_dial(struct bench *b, uint16_t port, char *err, size_t errlen);
+/* Sends len bytes of stream <key> at <off> to the echo sink and checks the
+ * answer: 0, or -1 with err filled. */
+int bench_echo(int fd, uint64_t key, uint64_t off, size_t len, char *err, size_t errlen);
+/* The up/down sinks' request: {key, len}, big-endian. 0 or -1 (errno). */
+int bench_send_header(int fd, uint64_t key, uint64_t len);
 
 struct scenario;
 typedef int (*scenario_fn)(struct bench *b, const struct scenario *sc, struct metrics *m);

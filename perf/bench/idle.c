@@ -13,23 +13,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/stream_gen.h"
-#include "tools/socks_dial.h"
-
-static int prove(int fd, uint64_t key, char *err, size_t errlen)
-{
-        uint8_t out, in;
-        uint64_t bad;
-
-        stream_gen_fill(key, 0, &out, 1);
-        if (io_write_all(fd, &out, 1) < 0 || io_read_all(fd, &in, 1) < 0 ||
-            stream_gen_check(key, 0, &in, 1, &bad) != 0) {
-                snprintf(err, errlen, "idle session: the 1-byte echo failed");
-                return -1;
-        }
-        return 0;
-}
-
 int run_idle(struct bench *b, const struct scenario *sc, struct metrics *m)
 {
         unsigned n = b->idle, open = 0;
@@ -47,7 +30,8 @@ int run_idle(struct bench *b, const struct scenario *sc, struct metrics *m)
         double t0 = now_s();
         for (; open < n; open++) {
                 fds[open] = bench_dial(b, b->sink.echo, m->err, sizeof(m->err));
-                if (fds[open] < 0 || prove(fds[open], bench_key(b), m->err, sizeof(m->err))) {
+                if (fds[open] < 0 ||
+                    bench_echo(fds[open], bench_key(b), 0, 1, m->err, sizeof(m->err))) {
                         if (fds[open] >= 0)
                                 close(fds[open]);
                         char why[sizeof(m->err)];

@@ -14,9 +14,7 @@
  */
 #include "bench.h"
 
-#include "core/bytes.h"
 #include "core/stream_gen.h"
-#include "tools/socks_dial.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -25,25 +23,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-/* One echo exchange of len bytes of stream <key> at <off>; checks the
- * answer. Returns 0 or -1 with err filled. */
-static int echo_once(int fd, uint64_t key, uint64_t off, size_t len, char *err, size_t errlen)
-{
-        uint8_t out[256], in[256];
-        uint64_t bad;
-
-        stream_gen_fill(key, off, out, len);
-        if (io_write_all(fd, out, len) < 0 || io_read_all(fd, in, len) < 0) {
-                snprintf(err, errlen, "echo: %s", strerror(errno));
-                return -1;
-        }
-        if (stream_gen_check(key, off, in, len, &bad) != 0) {
-                snprintf(err, errlen, "echo: wrong byte at offset %llu", (unsigned long long)bad);
-                return -1;
-        }
-        return 0;
-}
 
 /* n ttfb samples into us[], connect times into conn_us[]. */
 static int ttfb_samples(struct bench *b, unsigned n, double *us, double *conn_us, struct metrics *m)
@@ -54,7 +33,7 @@ static int ttfb_samples(struct bench *b, unsigned n, double *us, double *conn_us
                 if (fd < 0)
                         return -1;
                 double t1 = now_s();
-                int rc = echo_once(fd, bench_key(b), 0, 1, m->err, sizeof(m->err));
+                int rc = bench_echo(fd, bench_key(b), 0, 1, m->err, sizeof(m->err));
                 double t2 = now_s();
                 close(fd);
                 if (rc < 0)
@@ -101,11 +80,11 @@ int run_ping(struct bench *b, const struct scenario *sc, struct metrics *m)
         (void)sc;
 
         for (unsigned i = 0; rc == 0 && i < warm; i++, off += 64)
-                rc = echo_once(fd, key, off, 64, m->err, sizeof(m->err));
+                rc = bench_echo(fd, key, off, 64, m->err, sizeof(m->err));
         watch_begin(b);
         for (unsigned i = 0; rc == 0 && i < n; i++, off += 64) {
                 double t0 = now_s();
-                rc = echo_once(fd, key, off, 64, m->err, sizeof(m->err));
+                rc = bench_echo(fd, key, off, 64, m->err, sizeof(m->err));
                 us[i] = (now_s() - t0) * 1e6;
         }
         watch_end(b, m);
@@ -134,7 +113,7 @@ int run_sessions(struct bench *b, const struct scenario *sc, struct metrics *m)
         while (now_s() < end && ok + fail < 10000000) {
                 char err[200];
                 int fd = bench_dial(b, b->sink.echo, err, sizeof(err));
-                if (fd >= 0 && echo_once(fd, bench_key(b), 0, 1, err, sizeof(err)) == 0) {
+                if (fd >= 0 && bench_echo(fd, bench_key(b), 0, 1, err, sizeof(err)) == 0) {
                         ok++;
                 } else {
                         if (!first_err[0])
@@ -168,16 +147,14 @@ struct loader {
 static void *download_loop(void *arg)
 {
         struct loader *l = arg;
-        uint8_t *buf = malloc(256 * 1024), h[16];
+        uint8_t *buf = malloc(256 * 1024);
 
         while (buf && !__atomic_load_n(&l->stop, __ATOMIC_RELAXED) && !l->err[0]) {
                 uint64_t key = bench_key(l->b), len = l->b->size_1, off = 0, bad;
                 int fd = bench_dial(l->b, l->b->sink.down, l->err, sizeof(l->err));
                 if (fd < 0)
                         break;
-                put_be64(h, key);
-                put_be64(h + 8, len);
-                if (io_write_all(fd, h, 16) < 0)
+                if (bench_send_header(fd, key, len) < 0)
                         snprintf(l->err, sizeof(l->err), "download: %s", strerror(errno));
                 while (!l->err[0] && off < len && !__atomic_load_n(&l->stop, __ATOMIC_RELAXED)) {
                         ssize_t n = recv(fd, buf, 256 * 1024, 0);

@@ -35,9 +35,7 @@ static void do_up(struct xfer *x, uint8_t *buf)
         uint8_t h[16];
         uint64_t off = 0;
 
-        put_be64(h, x->key);
-        put_be64(h + 8, x->len);
-        if (io_write_all(x->fd, h, sizeof(h)) < 0)
+        if (bench_send_header(x->fd, x->key, x->len) < 0)
                 goto io;
         while (off < x->len) {
                 size_t n = x->len - off < CHUNK ? (size_t)(x->len - off) : CHUNK;
@@ -63,12 +61,9 @@ io:
 
 static void do_down(struct xfer *x, uint8_t *buf)
 {
-        uint8_t h[16];
         uint64_t off = 0, bad;
 
-        put_be64(h, x->key);
-        put_be64(h + 8, x->len);
-        if (io_write_all(x->fd, h, sizeof(h)) < 0)
+        if (bench_send_header(x->fd, x->key, x->len) < 0)
                 goto io;
         while (off < x->len) {
                 size_t want = x->len - off < CHUNK ? (size_t)(x->len - off) : CHUNK;
