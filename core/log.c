@@ -4,6 +4,8 @@
  */
 #include "core/log.h"
 
+#include "core/hostenv.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,17 +42,17 @@ void log_write(enum log_level level, const char *fmt, ...)
 {
         static const char *const tags[] = {"ERROR", "WARN ", "INFO ", "DEBUG"};
         char line[1024];
-        struct timespec ts;
+        uint64_t now = hostenv_wall_ms();
+        time_t sec = (time_t)(now / 1000);
         struct tm tm;
         size_t n;
         va_list ap;
         int saved = errno;
 
-        clock_gettime(CLOCK_REALTIME, &ts);
-        gmtime_r(&ts.tv_sec, &tm);
+        gmtime_r(&sec, &tm);
         n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
         n += (size_t)snprintf(line + n, sizeof(line) - n, ".%03ldZ urelay[%d] %s ",
-                              ts.tv_nsec / 1000000, (int)getpid(), tags[(unsigned)level & 3]);
+                              (long)(now % 1000), (int)getpid(), tags[(unsigned)level & 3]);
         va_start(ap, fmt);
         int m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
         va_end(ap);

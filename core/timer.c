@@ -1,16 +1,14 @@
 /* timer: binary min-heap keyed on deadline; see timer.h. */
 #include "core/timer.h"
 
+#include "core/hostenv.h"
+
 #include <errno.h>
 #include <stdlib.h>
-#include <time.h>
 
 uint64_t timer_now_ms(void)
 {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+        return hostenv_mono_ms();
 }
 
 int timer_heap_init(struct timer_heap *h, unsigned cap)

@@ -2,19 +2,16 @@
 #include "core/tunnel.h"
 
 #include "core/frame.h"
+#include "core/hostenv.h"
 #include "core/log.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 uint64_t tunnel_wall_ms(void)
 {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+        return hostenv_wall_ms();
 }
 
 int tunnel_init(struct tunnel *t, struct mux *m, const struct aead_keys *k, enum aead_alg alg,

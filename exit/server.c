@@ -341,82 +341,112 @@ static int listen_on(struct server *srv)
         return ret;
 }
 
+int exit_server_open(struct server **out, struct reactor *r, const struct config_exit *cfg,
+                     const uint8_t (*keys)[KEY_LEN], size_t nkeys)
+{
+        struct server *srv = calloc(1, sizeof(*srv));
+        char a[NETADDR_STRLEN];
+        int ret;
+
+        *out = srv;
+        if (!srv) {
+                reactor_free(r);
+                return URELAY_EXIT_RUNTIME;
+        }
+        srv->cfg = cfg;
+        srv->nkeys = nkeys;
+        srv->r = r;
+        srv->keys = calloc(nkeys, sizeof(*srv->keys));
+        srv->scratch = malloc(BATCH_MAX);
+        srv->text = malloc(post_tunnel_max_body());
+        if (!srv->keys || !srv->scratch || !srv->text)
+                return URELAY_EXIT_RUNTIME;
+        for (size_t i = 0; i < nkeys; i++) {
+                if (aead_keys_derive(&srv->keys[i].keys, keys[i]) < 0 ||
+                    batch_opener_init(&srv->keys[i].opener, &srv->keys[i].keys, AEAD_C2S) < 0)
+                        return URELAY_EXIT_RUNTIME;
+                key_id(keys[i], srv->keys[i].id);
+        }
+        if (cfg->tls_cert) {
+                char err[512];
+                if (tls_ctx_server_new(&srv->tls_ctx, cfg->tls_cert, cfg->tls_key, err,
+                                       sizeof(err)) < 0) {
+                        fprintf(stderr, "urelay exit: TLS: %s\n", err);
+                        return URELAY_EXIT_CONFIG;
+                }
+        }
+        ret = egress_init(&srv->egress, cfg->allow_dest.v, cfg->allow_dest.n);
+        if (ret == 0)
+                ret = start_dns(srv);
+        if (ret == 0)
+                ret = dialer_new(&srv->dialer, srv->r, srv->dns, &srv->egress, NULL);
+        if (ret < 0) {
+                fprintf(stderr, "urelay exit: cannot start the resolver: %s\n", strerror(-ret));
+                return URELAY_EXIT_RUNTIME;
+        }
+        netaddr_format(&cfg->listen, a, sizeof(a));
+        ret = listen_on(srv);
+        if (ret < 0) {
+                fprintf(stderr, "urelay exit: cannot listen on %s: %s\n", a, strerror(-ret));
+                return URELAY_EXIT_RUNTIME;
+        }
+        return 0;
+}
+
+void exit_server_close(struct server *srv)
+{
+        if (!srv)
+                return;
+        /* Freeing the clients resets every session (upstreams get RST) and
+         * cancels the dials, so the dialer and resolver go before the
+         * reactor, which closes whatever is left in order. */
+        clients_free_all(srv);
+        if (srv->listener)
+                reactor_conn_close(srv->listener, REACTOR_CLOSE_NOW);
+        if (srv->dialer)
+                dialer_free(srv->dialer);
+        if (srv->dns)
+                dns_free(srv->dns);
+        reactor_free(srv->r); /* closes what is left, in order */
+        if (srv->tls_ctx)
+                tls_ctx_free(srv->tls_ctx);
+        for (size_t i = 0; srv->keys && i < srv->nkeys; i++) {
+                batch_opener_wipe(&srv->keys[i].opener);
+                aead_keys_wipe(&srv->keys[i].keys);
+        }
+        free(srv->keys);
+        free(srv->scratch);
+        free(srv->text);
+        free(srv);
+}
+
 int exit_server_run(const struct config_exit *cfg, const uint8_t (*keys)[KEY_LEN], size_t nkeys)
 {
-        struct server srv = {.cfg = cfg, .nkeys = nkeys};
+        struct reactor *r;
+        struct server *srv;
         char why[512], a[NETADDR_STRLEN];
-        int code = URELAY_EXIT_RUNTIME, ret;
+        int code, ret;
 
-        ret = reactor_new(&srv.r, NULL, why, sizeof(why));
+        ret = reactor_new(&r, NULL, why, sizeof(why));
         if (ret < 0) {
                 fprintf(stderr, "urelay exit: io_uring unavailable: %s\n", why);
                 return URELAY_EXIT_NOURING;
         }
-        srv.keys = calloc(nkeys, sizeof(*srv.keys));
-        srv.scratch = malloc(BATCH_MAX);
-        srv.text = malloc(post_tunnel_max_body());
-        if (!srv.keys || !srv.scratch || !srv.text)
-                goto out;
-        for (size_t i = 0; i < nkeys; i++) {
-                if (aead_keys_derive(&srv.keys[i].keys, keys[i]) < 0 ||
-                    batch_opener_init(&srv.keys[i].opener, &srv.keys[i].keys, AEAD_C2S) < 0)
-                        goto out;
-                key_id(keys[i], srv.keys[i].id);
-        }
-        if (cfg->tls_cert) {
-                char err[512];
-                if (tls_ctx_server_new(&srv.tls_ctx, cfg->tls_cert, cfg->tls_key, err,
-                                       sizeof(err)) < 0) {
-                        fprintf(stderr, "urelay exit: TLS: %s\n", err);
-                        code = URELAY_EXIT_CONFIG;
-                        goto out;
+        code = exit_server_open(&srv, r, cfg, keys, nkeys);
+        if (code == 0) {
+                code = URELAY_EXIT_RUNTIME;
+                if (sigwatch_start(&srv->sig, srv->r, on_signal, srv) == 0) {
+                        netaddr_format(&cfg->listen, a, sizeof(a));
+                        printf("urelay exit: ready on %s (%s /stream, %s /tunnel, /healthz), %zu "
+                               "client key%s\n",
+                               a, srv->tls_ctx ? "wss" : "ws", srv->tls_ctx ? "https" : "http",
+                               nkeys, nkeys == 1 ? "" : "s");
+                        fflush(stdout);
+                        ret = reactor_run(srv->r);
+                        code = ret < 0 ? URELAY_EXIT_RUNTIME : URELAY_EXIT_OK;
+                        sigwatch_stop(&srv->sig);
                 }
         }
-        ret = egress_init(&srv.egress, cfg->allow_dest.v, cfg->allow_dest.n);
-        if (ret == 0)
-                ret = start_dns(&srv);
-        if (ret == 0)
-                ret = dialer_new(&srv.dialer, srv.r, srv.dns, &srv.egress, NULL);
-        if (ret < 0) {
-                fprintf(stderr, "urelay exit: cannot start the resolver: %s\n", strerror(-ret));
-                goto out;
-        }
-        netaddr_format(&cfg->listen, a, sizeof(a));
-        ret = listen_on(&srv);
-        if (ret < 0) {
-                fprintf(stderr, "urelay exit: cannot listen on %s: %s\n", a, strerror(-ret));
-                goto out;
-        }
-        ret = sigwatch_start(&srv.sig, srv.r, on_signal, &srv);
-        if (ret < 0)
-                goto out;
-        printf("urelay exit: ready on %s (%s /stream, %s /tunnel, /healthz), %zu client key%s\n", a,
-               srv.tls_ctx ? "wss" : "ws", srv.tls_ctx ? "https" : "http", nkeys,
-               nkeys == 1 ? "" : "s");
-        fflush(stdout);
-        ret = reactor_run(srv.r);
-        code = ret < 0 ? URELAY_EXIT_RUNTIME : URELAY_EXIT_OK;
-        sigwatch_stop(&srv.sig);
-out:
-        /* Freeing the clients resets every session (upstreams get RST) and
-         * cancels the dials, so the dialer and resolver go before the
-         * reactor, which closes whatever is left in order. */
-        clients_free_all(&srv);
-        if (srv.listener)
-                reactor_conn_close(srv.listener, REACTOR_CLOSE_NOW);
-        if (srv.dialer)
-                dialer_free(srv.dialer);
-        if (srv.dns)
-                dns_free(srv.dns);
-        reactor_free(srv.r); /* closes what is left, in order */
-        if (srv.tls_ctx)
-                tls_ctx_free(srv.tls_ctx);
-        for (size_t i = 0; srv.keys && i < nkeys; i++) {
-                batch_opener_wipe(&srv.keys[i].opener);
-                aead_keys_wipe(&srv.keys[i].keys);
-        }
-        free(srv.keys);
-        free(srv.scratch);
-        free(srv.text);
+        exit_server_close(srv);
         return code;
 }

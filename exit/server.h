@@ -20,4 +20,16 @@
  * it serves. Returns a process exit code (enum urelay_exit). */
 int exit_server_run(const struct config_exit *cfg, const uint8_t (*keys)[KEY_LEN], size_t nkeys);
 
+struct server;
+struct reactor;
+
+/* The same in parts, for a caller that runs the reactor itself (tests/sim):
+ * sets up the exit on <r>, which it takes over, and starts listening.
+ * Returns 0, or an exit code with the cause on stderr; *out is set either
+ * way and goes to exit_server_close. */
+int exit_server_open(struct server **out, struct reactor *r, const struct config_exit *cfg,
+                     const uint8_t (*keys)[KEY_LEN], size_t nkeys);
+/* Resets every session, frees the exit and its reactor. */
+void exit_server_close(struct server *srv);
+
 #endif

@@ -12,6 +12,7 @@
 
 #include "core/aead.h"
 #include "core/frame.h"
+#include "core/hostenv.h"
 #include "core/log.h"
 #include "core/mux.h"
 #include "core/reactor.h"
@@ -22,9 +23,6 @@
 #include "tools/cmd.h"
 #include "transport/tls.h"
 #include "tools/client_pool.h"
-
-#include <wolfssl/options.h>
-#include <wolfssl/wolfcrypt/random.h>
 
 #include <errno.h>
 #include <netdb.h>
@@ -319,13 +317,9 @@ static int socks_listen(struct crt *rt)
 
 static uint64_t new_instance(void)
 {
-        WC_RNG rng;
         uint64_t id = 0;
 
-        if (wc_InitRng(&rng) == 0) {
-                wc_RNG_GenerateBlock(&rng, (uint8_t *)&id, sizeof(id));
-                wc_FreeRng(&rng);
-        }
+        hostenv_random(&id, sizeof(id));
         return id;
 }
 
@@ -633,62 +627,93 @@ static void on_signal(void *arg, int signo)
         reactor_stop(rt->r);
 }
 
+int client_open(struct crt **out, struct reactor *r, const struct config_client *cfg,
+                const uint8_t key[KEY_LEN],
+                int (*reload_cb)(struct config_client *out, char *err, size_t len))
+{
+        struct crt *rt = calloc(1, sizeof(*rt));
+        char why[512];
+
+        *out = NULL;
+        if (!rt) {
+                reactor_free(r);
+                return URELAY_EXIT_RUNTIME;
+        }
+        rt->cfg = cfg;
+        rt->exit_code = URELAY_EXIT_OK;
+        rt->reload = reload_cb;
+        rt->r = r;
+        *out = rt;
+        rt->alg =
+            cfg->cipher == CONFIG_CIPHER_CHACHA20_POLY1305 ? AEAD_CHACHA20POLY1305 : AEAD_AES256GCM;
+        if (aead_keys_derive(&rt->keys, key) < 0)
+                return rt->exit_code = URELAY_EXIT_RUNTIME;
+        rt->instance = new_instance();
+        rt->batch_frames = BATCH_FRAMES;
+        if (tls_setup(rt, cfg, why, sizeof(why)) < 0) {
+                fprintf(stderr, "urelay client: TLS: %s\n", why);
+                return rt->exit_code = URELAY_EXIT_CONFIG;
+        }
+        if (pool_new(&rt->pool, rt->r, cfg, why, sizeof(why)) < 0) {
+                fprintf(stderr, "urelay client: %s\n", why);
+                return rt->exit_code = URELAY_EXIT_CONFIG;
+        }
+        rt->auth_conf.user = cfg->socks_user;
+        rt->auth_conf.password = cfg->socks_password;
+        if (tunnel_setup(rt) < 0)
+                return rt->exit_code = URELAY_EXIT_RUNTIME;
+        link_connect(rt);
+        return 0;
+}
+
+int client_close(struct crt *rt)
+{
+        int code;
+
+        if (!rt)
+                return URELAY_EXIT_RUNTIME;
+        if (rt->post) {
+                post_log_stats(rt->post);
+                post_free(rt->post); /* before the sessions: nothing more is sent */
+        }
+        wslink_free(rt->wsl);
+        drop_sessions(rt); /* every open session ends with a reset */
+        pool_stop(rt->pool);
+        reactor_free(rt->r); /* a link still closing lets go of its endpoint here */
+        pool_free(rt->pool);
+        if (rt->tls_ctx)
+                tls_ctx_free(rt->tls_ctx);
+        aead_keys_wipe(&rt->keys);
+        if (rt->cfg_owned) {
+                config_free(&config_client_schema, rt->cfg_owned);
+                free(rt->cfg_owned);
+        }
+        code = rt->exit_code;
+        free(rt);
+        return code;
+}
+
 int client_run(const struct config_client *cfg, const uint8_t key[KEY_LEN],
                int (*reload_cb)(struct config_client *out, char *err, size_t len))
 {
-        struct crt rt = {.cfg = cfg, .exit_code = URELAY_EXIT_OK, .reload = reload_cb};
+        struct reactor *r;
+        struct crt *rt;
         char why[512];
         int ret;
 
-        ret = reactor_new(&rt.r, NULL, why, sizeof(why));
+        ret = reactor_new(&r, NULL, why, sizeof(why));
         if (ret < 0) {
                 fprintf(stderr, "urelay client: io_uring unavailable: %s\n", why);
                 return URELAY_EXIT_NOURING;
         }
-        rt.alg =
-            cfg->cipher == CONFIG_CIPHER_CHACHA20_POLY1305 ? AEAD_CHACHA20POLY1305 : AEAD_AES256GCM;
-        if (aead_keys_derive(&rt.keys, key) < 0) {
-                reactor_free(rt.r);
-                return URELAY_EXIT_RUNTIME;
+        if (client_open(&rt, r, cfg, key, reload_cb) == 0) {
+                if (sigwatch_start(&rt->sig, rt->r, on_signal, rt) < 0) {
+                        rt->exit_code = URELAY_EXIT_RUNTIME;
+                } else {
+                        if (reactor_run(rt->r) < 0)
+                                rt->exit_code = URELAY_EXIT_RUNTIME;
+                        sigwatch_stop(&rt->sig);
+                }
         }
-        rt.instance = new_instance();
-        rt.batch_frames = BATCH_FRAMES;
-        if (tls_setup(&rt, cfg, why, sizeof(why)) < 0) {
-                fprintf(stderr, "urelay client: TLS: %s\n", why);
-                rt.exit_code = URELAY_EXIT_CONFIG;
-                goto out;
-        }
-        if (pool_new(&rt.pool, rt.r, cfg, why, sizeof(why)) < 0) {
-                fprintf(stderr, "urelay client: %s\n", why);
-                rt.exit_code = URELAY_EXIT_CONFIG;
-                goto out;
-        }
-        rt.auth_conf.user = cfg->socks_user;
-        rt.auth_conf.password = cfg->socks_password;
-        if (sigwatch_start(&rt.sig, rt.r, on_signal, &rt) < 0 || tunnel_setup(&rt) < 0) {
-                rt.exit_code = URELAY_EXIT_RUNTIME;
-                goto out;
-        }
-        link_connect(&rt);
-        if (reactor_run(rt.r) < 0)
-                rt.exit_code = URELAY_EXIT_RUNTIME;
-        sigwatch_stop(&rt.sig);
-out:
-        if (rt.post) {
-                post_log_stats(rt.post);
-                post_free(rt.post); /* before the sessions: nothing more is sent */
-        }
-        wslink_free(rt.wsl);
-        drop_sessions(&rt); /* every open session ends with a reset */
-        pool_stop(rt.pool);
-        reactor_free(rt.r); /* a link still closing lets go of its endpoint here */
-        pool_free(rt.pool);
-        if (rt.tls_ctx)
-                tls_ctx_free(rt.tls_ctx);
-        aead_keys_wipe(&rt.keys);
-        if (rt.cfg_owned) {
-                config_free(&config_client_schema, rt.cfg_owned);
-                free(rt.cfg_owned);
-        }
-        return rt.exit_code;
+        return client_close(rt);
 }

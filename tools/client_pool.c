@@ -6,6 +6,7 @@
  */
 #include "tools/client_pool.h"
 
+#include "core/hostenv.h"
 #include "core/log.h"
 #include "core/reactor.h"
 #include "exit/dns.h"
@@ -33,7 +34,9 @@ static uint64_t rng_state;
 static uint64_t rng_next(void)
 {
         if (!rng_state)
-                rng_state = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
+                hostenv_random(&rng_state, sizeof(rng_state));
+        if (!rng_state)
+                rng_state = 0x9e3779b97f4a7c15ull;
         rng_state ^= rng_state << 13;
         rng_state ^= rng_state >> 7;
         rng_state ^= rng_state << 17;

@@ -30,6 +30,7 @@
 #include "tools/client_priv.h"
 
 #include "core/base64.h"
+#include "core/hostenv.h"
 #include "core/log.h"
 #include "exit/dns.h"
 #include "tools/client_pool.h"
@@ -262,7 +263,7 @@ static uint64_t retry_after_s(const char *v)
                 return n > 86400 ? 86400 : n;
         end = strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm);
         if (end) {
-                time_t at = timegm(&tm), now = time(NULL);
+                time_t at = timegm(&tm), now = (time_t)(hostenv_wall_ms() / 1000);
                 return at > now ? (uint64_t)(at - now) : 1;
         }
         return RETRY_AFTER_DEF;
