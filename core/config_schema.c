@@ -7,6 +7,7 @@
  * the doc names every key and flag).
  */
 #include "core/config.h"
+#include "core/stream.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -172,7 +173,7 @@ static const struct config_opt client_opts[] = {
      .kind = CONFIG_SIZE,
      .group = "Tunnel",
      .def = "256k",
-     .min = 16 << 10,
+     .min = STREAM_MIN_WINDOW,
      .max = 64 << 20,
      .help = "flow-control window per session and direction, in bytes",
      CLI(window)},
@@ -366,7 +367,7 @@ static const struct config_opt exit_opts[] = {
      .kind = CONFIG_SIZE,
      .group = "Limits",
      .def = "256k",
-     .min = 16 << 10,
+     .min = STREAM_MIN_WINDOW,
      .max = 64 << 20,
      .help = "flow-control window per session and direction, in bytes: what one session may "
              "hold here; raise it for long round trips (a forwarder) at the cost of memory",
