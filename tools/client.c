@@ -11,6 +11,7 @@
 #include "tools/client_priv.h"
 
 #include "core/aead.h"
+#include "core/backoff.h"
 #include "core/frame.h"
 #include "core/hostenv.h"
 #include "core/log.h"
@@ -459,10 +460,8 @@ void client_link_failed(struct crt *rt, struct endpoint *ep, enum link_verdict v
         if (rt->stopping || !judge(rt, ep, v, why))
                 return;
         link_down(rt);
-        rt->backoff_ms = rt->backoff_ms ? rt->backoff_ms * 2 : base;
-        if (rt->backoff_ms > cap)
-                rt->backoff_ms = cap;
-        uint64_t d = pool_jitter(rt->backoff_ms);
+        rt->backoff_ms = backoff_step(rt->backoff_ms, base, cap);
+        uint64_t d = pool_jitter(rt->backoff_ms, cap);
         log_warn("tunnel to %s: %s; reconnecting in %llu ms", ep->name, why, (unsigned long long)d);
         reactor_timer_start(rt->r, &rt->retry, d, retry_timer, rt);
 }

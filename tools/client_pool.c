@@ -6,6 +6,7 @@
  */
 #include "tools/client_pool.h"
 
+#include "core/backoff.h"
 #include "core/hostenv.h"
 #include "core/log.h"
 #include "core/reactor.h"
@@ -43,11 +44,9 @@ static uint64_t rng_next(void)
         return rng_state;
 }
 
-uint64_t pool_jitter(uint64_t ms)
+uint64_t pool_jitter(uint64_t ms, uint64_t cap)
 {
-        /* +-20% */
-        uint64_t span = ms * 2 / 5;
-        return span ? ms - ms / 5 + rng_next() % (span + 1) : ms;
+        return backoff_jitter(ms, cap, rng_next());
 }
 
 static uint64_t now_ms(const struct pool *p)
@@ -498,12 +497,11 @@ void ep_failure(struct endpoint *e, const char *why)
          * again at each failure of its trial once the time is up. */
         if (e->bench_until > now)
                 return;
-        uint64_t d = (uint64_t)cfg->blacklist * 1000;
-        for (unsigned i = 0; i < e->benchings && d < (uint64_t)cfg->blacklist_max * 1000; i++)
-                d *= 2;
-        if (d > (uint64_t)cfg->blacklist_max * 1000)
-                d = (uint64_t)cfg->blacklist_max * 1000;
-        d = pool_jitter(d);
+        uint64_t base = (uint64_t)cfg->blacklist * 1000, cap = (uint64_t)cfg->blacklist_max * 1000;
+        uint64_t d = backoff_step(0, base, cap);
+        for (unsigned i = 0; i < e->benchings && d < cap; i++)
+                d = backoff_step(d, base, cap);
+        d = pool_jitter(d, cap);
         e->benchings++;
         e->bench_until = now + d;
         log_warn("endpoint %s: set aside for %.1f s after %u failures in a row (last: %s)", e->name,

@@ -8,7 +8,7 @@
  *
  * - blacklisted after `blacklist_after` consecutive failures, for
  *   `blacklist` seconds doubling with each further benching, +-20% jitter,
- *   capped at `blacklist_max`; a success clears it. Each benching and each
+ *   never past `blacklist_max` (core/backoff.h); a success clears it. Each benching and each
  *   recovery is logged once.
  * - quarantined for an exhausted quota (a 429 until its Retry-After, the
  *   forwarder's daily-quota page until the next reset), together with every
@@ -117,8 +117,8 @@ void ep_quota(struct endpoint *e, uint64_t until_ms, const char *why);
  * taken as 08:00 UTC), after wall-clock <now_ms>. */
 uint64_t pool_quota_reset_ms(uint64_t now_ms);
 
-/* ms, +-20%. */
-uint64_t pool_jitter(uint64_t ms);
+/* <ms> +-20%, never past <cap> (core/backoff.h). */
+uint64_t pool_jitter(uint64_t ms, uint64_t cap);
 /* Whether e->sa is usable now: a fixed address, or a fresh answer. */
 bool ep_addr_known(const struct endpoint *e);
 /* Resolves <host> (the endpoint's, or a redirect's) on the reactor
