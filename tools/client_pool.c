@@ -409,15 +409,35 @@ bool pool_has_usable(struct pool *p, enum ep_kind kind)
         return false;
 }
 
-static struct endpoint *pick(struct pool *p, enum ep_kind kind, bool take)
+/* Whether a new request may go to <e> now, as far as its backoff goes;
+ * if not, *wait shrinks to when it may (a trial in flight: when it ends). */
+static bool ep_ready(const struct endpoint *e, uint64_t now, uint64_t *wait)
+{
+        if (!e->backoff_ms)
+                return true;
+        if (e->trials)
+                return false;
+        if (e->retry_at <= now)
+                return true;
+        if (e->retry_at - now < *wait)
+                *wait = e->retry_at - now;
+        return false;
+}
+
+/* <wait> non-NULL: only endpoints ready for a request (ep_ready). */
+static struct endpoint *pick(struct pool *p, enum ep_kind kind, bool take, uint64_t *wait)
 {
         uint64_t now = now_ms(p), wall = tunnel_wall_ms();
         struct endpoint *best = NULL, *fallback = NULL;
         uint64_t best_score = UINT64_MAX;
 
+        if (wait)
+                *wait = UINT64_MAX;
         for (size_t k = 0; k < p->n; k++) {
                 struct endpoint *e = p->ep[(p->turn + k) % p->n];
                 if (!(e->kind & kind))
+                        continue;
+                if (wait && !ep_ready(e, now, wait))
                         continue;
                 /* An endpoint that failed gets one trial once its time is
                  * up (blacklisted: its benching; else `blacklist` seconds),
@@ -459,12 +479,17 @@ static struct endpoint *pick(struct pool *p, enum ep_kind kind, bool take)
 
 struct endpoint *pool_pick(struct pool *p, enum ep_kind kind)
 {
-        return pick(p, kind, true);
+        return pick(p, kind, true, NULL);
+}
+
+struct endpoint *pool_pick_ready(struct pool *p, enum ep_kind kind, uint64_t *wait_ms)
+{
+        return pick(p, kind, true, wait_ms);
 }
 
 struct endpoint *pool_peek(struct pool *p, enum ep_kind kind)
 {
-        return pick(p, kind, false);
+        return pick(p, kind, false, NULL);
 }
 
 /* ---- health ---- */
@@ -476,6 +501,8 @@ void ep_success(struct endpoint *e, uint32_t rtt_ms)
         e->fails = 0;
         e->benchings = 0;
         e->bench_until = 0;
+        e->backoff_ms = 0;
+        e->retry_at = 0;
         if (rtt_ms && rtt_ms < 2000) /* a slow outlier says little about the path */
                 e->rtt_ms = e->rtt_ms ? (e->rtt_ms * 7 + rtt_ms) / 8 : rtt_ms;
         if (!e->rtt_ms && rtt_ms)
@@ -506,6 +533,20 @@ void ep_failure(struct endpoint *e, const char *why)
         e->bench_until = now + d;
         log_warn("endpoint %s: set aside for %.1f s after %u failures in a row (last: %s)", e->name,
                  (double)d / 1000, e->fails, why);
+}
+
+uint64_t ep_backoff(struct endpoint *e, unsigned gen)
+{
+        const struct config_client *cfg = e->pool->cfg;
+        uint64_t now = now_ms(e->pool), base = (uint64_t)cfg->reconnect_delay,
+                 cap = (uint64_t)cfg->max_reconnect_delay * 1000;
+
+        if (gen == e->backoff_gen) {
+                e->backoff_ms = backoff_step(e->backoff_ms, base, cap);
+                e->retry_at = now + pool_jitter(e->backoff_ms, cap);
+                e->backoff_gen++;
+        }
+        return e->retry_at > now ? e->retry_at - now : 0;
 }
 
 void ep_quota(struct endpoint *e, uint64_t until_ms, const char *why)

@@ -15,6 +15,13 @@
  *   endpoint of the same account. Quarantines are wall-clock times and are
  *   kept in the state file, so a restart does not spend a request on them.
  *
+ * - backing off (post requests only): after a failed request, no new one
+ *   goes to the endpoint for reconnect_delay, doubling with each further
+ *   failure up to max_reconnect_delay, jittered and never past it
+ *   (core/backoff.h); then one trial at a time until a success clears it.
+ *   Whatever the number of endpoints: a sole one is never set aside, but
+ *   it backs off.
+ *
  * pool_pick() returns the best usable endpoint of a kind: lowest RTT plus a
  * penalty per consecutive failure and per request in flight (which spreads
  * the load), ties taken in turn. An endpoint that has failed gets one trial
@@ -68,10 +75,15 @@ struct endpoint {
         uint64_t quota_until;  /* wall-clock ms; 0 = none */
         uint32_t rtt_ms;       /* EWMA; 0 = unknown */
         unsigned inflight;     /* requests or links using it now */
-        unsigned refs;         /* pointers held by links and requests */
-        bool removed;          /* gone from the config; freed at refs == 0 */
-        uint64_t uses;         /* requests or connections started */
-        uint64_t serial;       /* unique in the process */
+        /* Backoff of new post requests to it (core/backoff.h). */
+        uint64_t backoff_ms;  /* the current step; 0 = not backing off */
+        uint64_t retry_at;    /* monotonic ms: no new request before */
+        unsigned backoff_gen; /* steps taken: a request from before the last does not step again */
+        unsigned trials;      /* requests in flight started while backing off */
+        unsigned refs;        /* pointers held by links and requests */
+        bool removed;         /* gone from the config; freed at refs == 0 */
+        uint64_t uses;        /* requests or connections started */
+        uint64_t serial;      /* unique in the process */
 };
 
 struct pool {
@@ -100,6 +112,12 @@ int pool_update(struct pool *p, const struct config_client *cfg, char *err, size
 
 /* Best endpoint of <kind>, or NULL if the pool has none of that kind. */
 struct endpoint *pool_pick(struct pool *p, enum ep_kind kind);
+/* The same choice for a new post request, honouring each endpoint's backoff
+ * (ep_backoff): one backing off is skipped until its retry_at, then gets
+ * one request at a time (a trial) until a success. NULL when no endpoint
+ * of <kind> is ready: *wait_ms is then how long until one is, or
+ * UINT64_MAX when only the end of a trial in flight can change that. */
+struct endpoint *pool_pick_ready(struct pool *p, enum ep_kind kind, uint64_t *wait_ms);
 /* The same choice without taking it (the turn among equals stays). */
 struct endpoint *pool_peek(struct pool *p, enum ep_kind kind);
 /* Whether <kind> has an endpoint that is neither benched nor quarantined. */
@@ -109,7 +127,14 @@ bool ep_usable(const struct endpoint *e, uint64_t now_ms, uint64_t wall_ms);
 void ep_hold(struct endpoint *e);
 void ep_release(struct endpoint *e);
 
+/* A success clears the endpoint's failures, benching and backoff. */
 void ep_success(struct endpoint *e, uint32_t rtt_ms);
+/* A post request through <e> failed (or met its quota); <gen> is
+ * e->backoff_gen when it started. The backoff steps on (reconnect_delay
+ * doubling to max_reconnect_delay, jittered, never past it) unless it
+ * already did for a request started later, so requests that fail together
+ * count once. Returns the wait before the next request to <e>, in ms. */
+uint64_t ep_backoff(struct endpoint *e, unsigned gen);
 void ep_failure(struct endpoint *e, const char *why);
 /* Quarantines e and its account until wall-clock <until_ms>. */
 void ep_quota(struct endpoint *e, uint64_t until_ms, const char *why);

@@ -15,11 +15,13 @@
  * authentic batch: the endpoint counts a failure, and the request's frames,
  * and those of the answer it may have lost, are sent again (mux_recover:
  * resend here, and a PING REWIND asks the exit to resend); duplicates are
- * dropped by offset. Consecutive failures back off when no endpoint is
- * usable. A 429 or the Apps Script quota page quarantines the endpoint (and
- * its account) and the frames go again elsewhere. Before the client has
- * ever worked, an answer that is not an authentic batch ends it (exit code
- * 2: wrong URL or key); network errors are always retried.
+ * dropped by offset. No new request goes to an endpoint that failed until
+ * its backoff is over (reconnect_delay doubling to max_reconnect_delay,
+ * jittered, never past it; see client_pool.h), then one at a time until a
+ * success: other endpoints carry the frames meanwhile, or they wait. A 429 or the Apps Script quota
+ * page quarantines the endpoint (and its account) and the frames go again elsewhere. Before the
+ * client has ever worked, an answer that is not an authentic batch ends it (exit code 2: wrong URL
+ * or key); network errors are always retried.
  *
  * Redirects are followed as a browser would (Apps Script answers through a
  * 302 to a GET): 301/302/303 become a GET, 307/308 repeat the POST. The
@@ -47,7 +49,6 @@
 #include <strings.h>
 #include <time.h>
 
-#define BACKOFF_CAP_MS  10000
 #define RETRY_AFTER_DEF 60 /* s of quarantine for a 429 without Retry-After */
 #define IDLE_PING_MAX   8  /* with no session, heartbeats back off to 8 x heartbeat */
 
@@ -70,6 +71,8 @@ struct worker {
         enum wstate state;
         bool poll;           /* the request carries no frames */
         struct endpoint *ep; /* the request's (held) */
+        unsigned gen;        /* ep->backoff_gen when it started */
+        bool trial;          /* started while ep was backing off */
         unsigned limit_s;    /* its timeout */
         uint64_t sent_ms;    /* for the round trip */
         /* The connection, to <conn_origin> through <conn_ep> (held). */
@@ -103,10 +106,10 @@ struct post {
         unsigned nw;       /* workers + 1 (the poll) */
         unsigned data_max; /* requests carrying frames at once */
         unsigned data_inflight, polls_inflight;
-        unsigned failures; /* consecutive */
-        bool paused;       /* backing off */
-        bool downloading;  /* the last answer carried data: keep more polls out */
-        struct timer backoff, heartbeat;
+        unsigned failures;    /* consecutive */
+        bool downloading;     /* the last answer carried data: keep more polls out */
+        struct timer backoff; /* the earliest end of an endpoint's backoff */
+        struct timer heartbeat;
         unsigned idle_beats;
         struct post_stats st;
 };
@@ -159,18 +162,32 @@ static void req_end(struct worker *w)
                 p->data_inflight--;
         if (w->ep) {
                 w->ep->inflight--;
+                if (w->trial)
+                        w->ep->trials--;
                 ep_release(w->ep);
                 w->ep = NULL;
         }
+        w->trial = false;
         w->state = W_IDLE;
 }
 
 static void backoff_over(struct timer *t, void *arg)
 {
-        struct post *p = arg;
         (void)t;
-        p->paused = false;
-        pump(p);
+        pump(arg);
+}
+
+/* No endpoint takes a request for <wait> ms: pump again then (UINT64_MAX:
+ * a trial is out, and its end pumps). */
+static void backoff_wait(struct post *p, uint64_t wait)
+{
+        struct reactor *r = p->rt->r;
+
+        if (wait == UINT64_MAX)
+                return;
+        if (timer_armed(&p->backoff) && p->backoff.deadline <= reactor_now_ms(r) + wait)
+                return;
+        reactor_timer_start(r, &p->backoff, wait, backoff_over, p);
 }
 
 /* The request's frames, and those of the answer it may have lost, go
@@ -190,6 +207,7 @@ static void req_fail(struct worker *w, enum link_verdict v, const char *msg)
         struct post *p = w->p;
         struct crt *rt = p->rt;
         struct endpoint *ep = w->ep;
+        unsigned gen = w->gen;
 
         conn_drop(w, REACTOR_CLOSE_RESET);
         ep_hold(ep);
@@ -204,18 +222,11 @@ static void req_fail(struct worker *w, enum link_verdict v, const char *msg)
         if (p->failures == 1 || p->failures % 10 == 0)
                 log_warn("post to %s: %s (%u failure%s in a row); its frames go again", ep->name,
                          msg, p->failures, p->failures == 1 ? "" : "s");
+        /* No new request to it for a while; other endpoints take the
+         * frames meanwhile (pool_pick_ready). */
+        ep_backoff(ep, gen);
         ep_release(ep);
         resend(p, p->st.failed);
-        /* Back off only when the pool has nowhere else to go. */
-        if (p->failures > 1 && !pool_has_usable(rt->pool, EP_POST)) {
-                unsigned shift = p->failures - 2 < 7 ? p->failures - 2 : 7;
-                uint64_t d = (uint64_t)100 << shift;
-                p->paused = true;
-                reactor_timer_stop(rt->r, &p->backoff);
-                reactor_timer_start(rt->r, &p->backoff, d > BACKOFF_CAP_MS ? BACKOFF_CAP_MS : d,
-                                    backoff_over, p);
-                return;
-        }
         pump(p);
 }
 
@@ -241,6 +252,9 @@ static void req_quota(struct worker *w, uint64_t until, const char *why)
         struct post *p = w->p;
 
         ep_quota(w->ep, until, why);
+        /* A sole endpoint (or a whole pool) out of quota is still picked:
+         * not at once again. */
+        ep_backoff(w->ep, w->gen);
         client_post_trouble(p->rt);
         if (!http1_keep_alive(http1_msg_head(&w->resp)))
                 conn_drop(w, REACTOR_CLOSE_NOW);
@@ -691,6 +705,10 @@ static int req_start(struct worker *w, struct endpoint *ep, const uint8_t *msg, 
         ep_hold(ep);
         ep->inflight++;
         ep->uses++;
+        w->gen = ep->backoff_gen;
+        w->trial = ep->backoff_ms != 0;
+        if (w->trial)
+                ep->trials++;
         w->poll = poll;
         w->get = false;
         w->redirects = 0;
@@ -739,13 +757,20 @@ static bool sessions_open(const struct post *p)
         return st.sessions_open > 0;
 }
 
-/* The endpoint for the next request and a worker for it. */
+/* The endpoint for the next request and a worker for it; NULL when every
+ * endpoint backs off (the backoff timer pumps again) or no worker is free. */
 static struct worker *next_worker(struct post *p, struct endpoint **ep)
 {
+        uint64_t wait;
+
         if (!free_worker(p, NULL))
                 return NULL;
-        *ep = pool_pick(p->rt->pool, EP_POST);
-        return *ep ? free_worker(p, *ep) : NULL;
+        *ep = pool_pick_ready(p->rt->pool, EP_POST, &wait);
+        if (!*ep) {
+                backoff_wait(p, wait);
+                return NULL;
+        }
+        return free_worker(p, *ep);
 }
 
 static void pump(struct post *p)
@@ -756,7 +781,7 @@ static void pump(struct post *p)
         struct worker *w;
         struct endpoint *ep;
 
-        if (p->paused || rt->stopping || !rt->mux)
+        if (rt->stopping || !rt->mux)
                 return;
         while (p->data_inflight < p->data_max && mux_has_pending(rt->mux) &&
                (w = next_worker(p, &ep)) != NULL) {
@@ -868,6 +893,8 @@ void post_free(struct post *p)
                 conn_drop(w, REACTOR_CLOSE_NOW);
                 if (w->ep) {
                         w->ep->inflight--;
+                        if (w->trial)
+                                w->ep->trials--;
                         ep_release(w->ep);
                 }
                 http1_msg_free(&w->resp);

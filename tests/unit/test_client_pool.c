@@ -150,6 +150,94 @@ Test(client_pool, benching_never_past_blacklist_max)
         pool_free(p);
 }
 
+/* A config with --reconnect-delay 100 --max-reconnect-delay 1 and one or
+ * two endpoints. */
+static void load_backoff(struct config_client *c, const char *a, const char *b)
+{
+        char err[512];
+        struct config_cmdline cl;
+        char *argv[] = {"client",  "-k",
+                        "k",       "--state-file",
+                        state,     "--reconnect-delay",
+                        "100",     "--max-reconnect-delay",
+                        "1",       "-e",
+                        (char *)a, b ? "-e" : NULL,
+                        (char *)b, NULL};
+
+        cr_assert_eq(config_client_load(b ? 13 : 11, argv, c, &cl, err, sizeof(err)), 0, "%s", err);
+}
+
+Test(client_pool, sole_endpoint_backs_off)
+{
+        struct pool *p;
+        char err[256];
+        uint64_t wait, now = reactor_now_ms(r);
+
+        load_backoff(&cfg, "http://127.0.0.1:1/t", NULL);
+        cr_assert_eq(pool_new(&p, r, &cfg, err, sizeof(err)), 0, "%s", err);
+        struct endpoint *e = p->ep[0];
+        cr_assert_eq(pool_pick_ready(p, EP_POST, &wait), e);
+        /* A failure: no request for reconnect_delay +-20%. */
+        unsigned gen = e->backoff_gen;
+        uint64_t d = ep_backoff(e, gen);
+        cr_assert(d >= 80 && d <= 120, "first wait %llu ms", (unsigned long long)d);
+        cr_assert_null(pool_pick_ready(p, EP_POST, &wait), "a sole endpoint backs off too");
+        cr_assert_eq(wait, d);
+        cr_assert_eq(pool_pick(p, EP_POST), e, "the pool itself never sets it aside");
+        /* Requests that were in flight with it fail too: they count once. */
+        for (int i = 0; i < 4; i++)
+                cr_assert_eq(ep_backoff(e, gen), d);
+        cr_assert_eq(e->backoff_ms, 100);
+        /* Its time is up: one trial, and no second request beside it. */
+        e->retry_at = now;
+        cr_assert_eq(pool_pick_ready(p, EP_POST, &wait), e);
+        e->trials++;
+        cr_assert_null(pool_pick_ready(p, EP_POST, &wait));
+        cr_assert_eq(wait, UINT64_MAX, "the trial's end decides");
+        e->trials--;
+        /* The trial fails: doubled, and so on, never past 1 s. */
+        uint64_t longest = 0;
+        for (int i = 0; i < 2000; i++) {
+                d = ep_backoff(e, e->backoff_gen);
+                cr_assert_leq(d, 1000, "wait %llu ms past max_reconnect_delay",
+                              (unsigned long long)d);
+                cr_assert_geq(d, i < 3 ? 160 : 800);
+                longest = d > longest ? d : longest;
+        }
+        cr_assert_eq(e->backoff_ms, 1000);
+        cr_assert_geq(longest, 990);
+        /* A success clears it. */
+        ep_success(e, 3);
+        cr_assert_eq(e->backoff_ms, 0);
+        cr_assert_eq(pool_pick_ready(p, EP_POST, &wait), e);
+        d = ep_backoff(e, e->backoff_gen);
+        cr_assert(d >= 80 && d <= 120, "after a success it starts over: %llu ms",
+                  (unsigned long long)d);
+        pool_free(p);
+}
+
+Test(client_pool, backing_off_endpoint_is_skipped)
+{
+        struct pool *p;
+        char err[256];
+        uint64_t wait;
+
+        load_backoff(&cfg, "http://127.0.0.1:1/t", "http://127.0.0.1:2/t");
+        cr_assert_eq(pool_new(&p, r, &cfg, err, sizeof(err)), 0, "%s", err);
+        struct endpoint *a = p->ep[0], *b = p->ep[1];
+        ep_success(a, 1);
+        ep_success(b, 500); /* a is much faster */
+        ep_backoff(a, a->backoff_gen);
+        for (int i = 0; i < 4; i++)
+                cr_assert_eq(pool_pick_ready(p, EP_POST, &wait), b, "the other one meanwhile");
+        uint64_t da = a->retry_at - reactor_now_ms(r);
+        ep_backoff(b, b->backoff_gen);
+        uint64_t db = b->retry_at - reactor_now_ms(r);
+        cr_assert_null(pool_pick_ready(p, EP_POST, &wait));
+        cr_assert_eq(wait, da < db ? da : db, "the earliest end");
+        pool_free(p);
+}
+
 Test(client_pool, quota_by_account_and_state_file)
 {
         struct pool *p;
