@@ -462,7 +462,7 @@ void client_link_failed(struct crt *rt, struct endpoint *ep, enum link_verdict v
         link_down(rt);
         rt->backoff_ms = backoff_step(rt->backoff_ms, base, cap);
         uint64_t d = pool_jitter(rt->backoff_ms, cap);
-        log_warn("tunnel to %s: %s; reconnecting in %llu ms", ep->name, why, (unsigned long long)d);
+        ep_down(ep, why, d);
         reactor_timer_start(rt->r, &rt->retry, d, retry_timer, rt);
 }
 

@@ -470,8 +470,10 @@ static struct endpoint *pick(struct pool *p, enum ep_kind kind, bool take, uint6
                 return best ? best : fallback;
         p->turn = p->n ? (p->turn + 1) % p->n : 0;
         if (!best && fallback && fallback->bench_until > now) {
-                log_info("endpoint %s: every endpoint is set aside; trying this one early",
-                         fallback->name);
+                /* Known to be down: said once already (ep_down). */
+                log_at(fallback->down ? LOGL_DEBUG : LOGL_INFO,
+                       "endpoint %s: every endpoint is set aside; trying this one early",
+                       fallback->name);
                 fallback->bench_until = now;
         }
         return best ? best : fallback;
@@ -496,8 +498,13 @@ struct endpoint *pool_peek(struct pool *p, enum ep_kind kind)
 
 void ep_success(struct endpoint *e, uint32_t rtt_ms)
 {
-        if (e->benchings)
-                log_info("endpoint %s: works again", e->name);
+        if (e->down)
+                log_info("endpoint %s: up again after %llu failure%s in %.1f s", e->name,
+                         (unsigned long long)e->down_fails, e->down_fails == 1 ? "" : "s",
+                         (double)(now_ms(e->pool) - e->down_since) / 1000);
+        else if (e->benchings)
+                log_info("endpoint %s: up again", e->name);
+        e->down = false;
         e->fails = 0;
         e->benchings = 0;
         e->bench_until = 0;
@@ -547,6 +554,32 @@ uint64_t ep_backoff(struct endpoint *e, unsigned gen)
                 e->backoff_gen++;
         }
         return e->retry_at > now ? e->retry_at - now : 0;
+}
+
+void ep_down(struct endpoint *e, const char *why, uint64_t next_ms)
+{
+        uint64_t now = now_ms(e->pool);
+
+        if (!e->down) {
+                e->down = true;
+                e->down_since = now;
+                e->down_fails = 1;
+                e->summary_ms = now;
+                e->summary_fails = 1;
+                log_warn("endpoint %s: down (%s), retrying with backoff; next try in %llu ms",
+                         e->name, why, (unsigned long long)next_ms);
+                return;
+        }
+        e->down_fails++;
+        if (now - e->summary_ms < EP_SUMMARY_MS)
+                return;
+        log_warn("endpoint %s: still down: %llu failures in the last %llu s (last: %s); next try "
+                 "in %llu ms",
+                 e->name, (unsigned long long)(e->down_fails - e->summary_fails),
+                 (unsigned long long)((now - e->summary_ms) / 1000), why,
+                 (unsigned long long)next_ms);
+        e->summary_ms = now;
+        e->summary_fails = e->down_fails;
 }
 
 void ep_quota(struct endpoint *e, uint64_t until_ms, const char *why)

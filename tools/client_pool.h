@@ -80,10 +80,16 @@ struct endpoint {
         uint64_t retry_at;    /* monotonic ms: no new request before */
         unsigned backoff_gen; /* steps taken: a request from before the last does not step again */
         unsigned trials;      /* requests in flight started while backing off */
-        unsigned refs;        /* pointers held by links and requests */
-        bool removed;         /* gone from the config; freed at refs == 0 */
-        uint64_t uses;        /* requests or connections started */
-        uint64_t serial;      /* unique in the process */
+        /* Down (for the logs): from ep_down() to the next success. */
+        bool down;
+        uint64_t down_since;    /* monotonic ms */
+        uint64_t down_fails;    /* failures since */
+        uint64_t summary_ms;    /* the last line about it */
+        uint64_t summary_fails; /* down_fails then */
+        unsigned refs;          /* pointers held by links and requests */
+        bool removed;           /* gone from the config; freed at refs == 0 */
+        uint64_t uses;          /* requests or connections started */
+        uint64_t serial;        /* unique in the process */
 };
 
 struct pool {
@@ -127,7 +133,8 @@ bool ep_usable(const struct endpoint *e, uint64_t now_ms, uint64_t wall_ms);
 void ep_hold(struct endpoint *e);
 void ep_release(struct endpoint *e);
 
-/* A success clears the endpoint's failures, benching and backoff. */
+/* A success clears the endpoint's failures, benching and backoff; if it
+ * was down, one line says it is up again. */
 void ep_success(struct endpoint *e, uint32_t rtt_ms);
 /* A post request through <e> failed (or met its quota); <gen> is
  * e->backoff_gen when it started. The backoff steps on (reconnect_delay
@@ -135,6 +142,13 @@ void ep_success(struct endpoint *e, uint32_t rtt_ms);
  * already did for a request started later, so requests that fail together
  * count once. Returns the wait before the next request to <e>, in ms. */
 uint64_t ep_backoff(struct endpoint *e, unsigned gen);
+/* A link or request through <e> failed (<why>) and the next try is in
+ * <next_ms>: the first failure after a success logs that it is down, the
+ * following ones are counted and summed up in one line at most every
+ * EP_SUMMARY_MS; ep_success() logs the recovery. One line per change of
+ * state, not one per attempt. */
+void ep_down(struct endpoint *e, const char *why, uint64_t next_ms);
+#define EP_SUMMARY_MS 60000
 void ep_failure(struct endpoint *e, const char *why);
 /* Quarantines e and its account until wall-clock <until_ms>. */
 void ep_quota(struct endpoint *e, uint64_t until_ms, const char *why);

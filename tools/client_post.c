@@ -106,7 +106,6 @@ struct post {
         unsigned nw;       /* workers + 1 (the poll) */
         unsigned data_max; /* requests carrying frames at once */
         unsigned data_inflight, polls_inflight;
-        unsigned failures;    /* consecutive */
         bool downloading;     /* the last answer carried data: keep more polls out */
         struct timer backoff; /* the earliest end of an endpoint's backoff */
         struct timer heartbeat;
@@ -213,18 +212,22 @@ static void req_fail(struct worker *w, enum link_verdict v, const char *msg)
         ep_hold(ep);
         req_end(w);
         p->st.failed++;
-        p->failures++;
         client_request_failed(rt, ep, v, msg);
         if (rt->stopping) {
                 ep_release(ep);
                 return;
         }
-        if (p->failures == 1 || p->failures % 10 == 0)
-                log_warn("post to %s: %s (%u failure%s in a row); its frames go again", ep->name,
-                         msg, p->failures, p->failures == 1 ? "" : "s");
         /* No new request to it for a while; other endpoints take the
          * frames meanwhile (pool_pick_ready). */
-        ep_backoff(ep, gen);
+        uint64_t next = ep_backoff(ep, gen);
+        /* A lone failure is the path's noise (a lost answer): one line.
+         * From the second in a row the endpoint is down: its state changes
+         * are logged, not each attempt. */
+        if (ep->fails < 2 && !ep->down)
+                log_info("post to %s: %s; its frames go again (next request to it in %llu ms)",
+                         ep->name, msg, (unsigned long long)next);
+        else
+                ep_down(ep, msg, next);
         ep_release(ep);
         resend(p, p->st.failed);
         pump(p);
@@ -330,7 +333,6 @@ static void answered_batch(struct worker *w)
         ep_hold(ep);
         ep_success(ep, w->poll ? 0 : (uint32_t)(reactor_now_ms(p->rt->r) - w->sent_ms));
         req_end(w);
-        p->failures = 0;
         p->st.answers++;
         client_link_proven(p->rt, ep);
         ep_release(ep);

@@ -38,7 +38,7 @@ echo "the broken endpoint saw $d requests"
 FWD_LISTEN_PORT=$D start_forwarder good
 sleep 6
 check --sessions 8 --up 4m --down 4m
-wait_line "$TMP/c.err" "endpoint $(url "$D"): works again" 5
+wait_line "$TMP/c.err" "endpoint $(url "$D"): up again" 5
 stop good "$FWD_PID"
 echo "repaired endpoint served $(posts good) requests"
 [ "$(posts good)" -gt 0 ] || fail "the repaired endpoint was never used"

@@ -238,6 +238,69 @@ Test(client_pool, backing_off_endpoint_is_skipped)
         pool_free(p);
 }
 
+/* Runs <fn> with stderr captured into <out>. */
+static void capture(void (*fn)(void), char *out, size_t cap)
+{
+        int pfd[2], saved = dup(STDERR_FILENO);
+
+        cr_assert_eq(pipe(pfd), 0);
+        dup2(pfd[1], STDERR_FILENO);
+        close(pfd[1]);
+        fn();
+        dup2(saved, STDERR_FILENO);
+        close(saved);
+        ssize_t n = read(pfd[0], out, cap - 1);
+        close(pfd[0]);
+        out[n > 0 ? n : 0] = 0;
+}
+
+static unsigned count(const char *hay, const char *needle)
+{
+        unsigned n = 0;
+        for (const char *s = hay; (s = strstr(s, needle)) != NULL; s++)
+                n++;
+        return n;
+}
+
+static struct pool *logp;
+
+static void down_for_a_while(void)
+{
+        struct endpoint *e = logp->ep[0];
+
+        log_set_level(LOGL_INFO);
+        /* 1000 failed tries in what the summary takes for 150 s. */
+        for (int i = 0; i < 1000; i++) {
+                ep_down(e, i & 1 ? "connection refused" : "HTTP 502 Bad Gateway", 1000);
+                if (i % 400 == 399)
+                        e->summary_ms -= EP_SUMMARY_MS + 15000;
+        }
+        ep_success(e, 5);
+        ep_down(e, "connection refused", 100);
+}
+
+Test(client_pool, down_is_logged_once_with_summaries)
+{
+        char err[256], out[16384];
+
+        load_backoff(&cfg, "http://127.0.0.1:1/t", NULL);
+        cr_assert_eq(pool_new(&logp, r, &cfg, err, sizeof(err)), 0, "%s", err);
+        capture(down_for_a_while, out, sizeof(out));
+        cr_assert_eq(count(out, "WARN "), 4, "one down, two summaries, one down again:\n%s", out);
+        cr_assert_eq(count(out, "endpoint http://127.0.0.1:1/t: down (HTTP 502 Bad Gateway), "
+                                "retrying with backoff; next try in 1000 ms"),
+                     1, "%s", out);
+        cr_assert_eq(count(out, "still down: 400 failures in the last 75 s (last: HTTP 502 "
+                                "Bad Gateway); next try in 1000 ms"),
+                     2, "%s", out);
+        cr_assert_eq(count(out, "INFO  endpoint http://127.0.0.1:1/t: up again after 1000 "
+                                "failures"),
+                     1, "%s", out);
+        cr_assert_eq(count(out, "endpoint http://127.0.0.1:1/t: down (connection refused)"), 1,
+                     "after a success, a failure is news again:\n%s", out);
+        pool_free(logp);
+}
+
 Test(client_pool, quota_by_account_and_state_file)
 {
         struct pool *p;
