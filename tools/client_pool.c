@@ -536,10 +536,14 @@ void ep_failure(struct endpoint *e, const char *why)
         for (unsigned i = 0; i < e->benchings && d < cap; i++)
                 d = backoff_step(d, base, cap);
         d = pool_jitter(d, cap);
+        /* The first benching is news; the next ones follow each failed
+         * trial (one per try once every endpoint is set aside): the
+         * summary of ep_down() tells of them. */
+        log_at(e->benchings ? LOGL_DEBUG : LOGL_WARN,
+               "endpoint %s: set aside for %.1f s after %u failures in a row (last: %s)", e->name,
+               (double)d / 1000, e->fails, why);
         e->benchings++;
         e->bench_until = now + d;
-        log_warn("endpoint %s: set aside for %.1f s after %u failures in a row (last: %s)", e->name,
-                 (double)d / 1000, e->fails, why);
 }
 
 uint64_t ep_backoff(struct endpoint *e, unsigned gen)
@@ -559,6 +563,7 @@ uint64_t ep_backoff(struct endpoint *e, unsigned gen)
 void ep_down(struct endpoint *e, const char *why, uint64_t next_ms)
 {
         uint64_t now = now_ms(e->pool);
+        char aside[48] = "";
 
         if (!e->down) {
                 e->down = true;
@@ -573,11 +578,14 @@ void ep_down(struct endpoint *e, const char *why, uint64_t next_ms)
         e->down_fails++;
         if (now - e->summary_ms < EP_SUMMARY_MS)
                 return;
+        if (e->bench_until > now)
+                snprintf(aside, sizeof(aside), "; set aside for %.1f s more",
+                         (double)(e->bench_until - now) / 1000);
         log_warn("endpoint %s: still down: %llu failures in the last %llu s (last: %s); next try "
-                 "in %llu ms",
+                 "in %llu ms%s",
                  e->name, (unsigned long long)(e->down_fails - e->summary_fails),
                  (unsigned long long)((now - e->summary_ms) / 1000), why,
-                 (unsigned long long)next_ms);
+                 (unsigned long long)next_ms, aside);
         e->summary_ms = now;
         e->summary_fails = e->down_fails;
 }
