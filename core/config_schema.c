@@ -214,8 +214,9 @@ static const struct config_opt client_opts[] = {
      .min = 10,
      .max = 60000,
      .metavar = "MS",
-     .help = "the first reconnect waits this long; each failure doubles it (with jitter) up "
-             "to max_reconnect_delay; a connection that proves healthy resets it",
+     .help = "the first reconnect (and the next POST to an endpoint whose request failed) "
+             "waits this long; each failure doubles it (with jitter) up to "
+             "max_reconnect_delay; a connection that proves healthy resets it",
      CLI(reconnect_delay)},
     {.key = "max_reconnect_delay",
      .flag = "--max-reconnect-delay",
