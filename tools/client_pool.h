@@ -8,13 +8,12 @@
  *
  * - blacklisted after `blacklist_after` consecutive failures, for
  *   `blacklist` seconds doubling with each further benching, +-20% jitter,
- *   never past `blacklist_max` (core/backoff.h); a success clears it. Each benching and each
- *   recovery is logged once.
+ *   never past `blacklist_max` (core/backoff.h); a success clears it. The
+ *   first benching since a success is logged, and so is the recovery.
  * - quarantined for an exhausted quota (a 429 until its Retry-After, the
  *   forwarder's daily-quota page until the next reset), together with every
  *   endpoint of the same account. Quarantines are wall-clock times and are
  *   kept in the state file, so a restart does not spend a request on them.
- *
  * - backing off (post requests only): after a failed request, no new one
  *   goes to the endpoint for reconnect_delay, doubling with each further
  *   failure up to max_reconnect_delay, jittered and never past it
@@ -78,7 +77,7 @@ struct endpoint {
         /* Backoff of new post requests to it (core/backoff.h). */
         uint64_t backoff_ms;  /* the current step; 0 = not backing off */
         uint64_t retry_at;    /* monotonic ms: no new request before */
-        unsigned backoff_gen; /* steps taken: a request from before the last does not step again */
+        unsigned backoff_gen; /* steps taken: requests started before the last one do not step */
         unsigned trials;      /* requests in flight started while backing off */
         /* Down (for the logs): from ep_down() to the next success. */
         bool down;

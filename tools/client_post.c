@@ -18,10 +18,11 @@
  * dropped by offset. No new request goes to an endpoint that failed until
  * its backoff is over (reconnect_delay doubling to max_reconnect_delay,
  * jittered, never past it; see client_pool.h), then one at a time until a
- * success: other endpoints carry the frames meanwhile, or they wait. A 429 or the Apps Script quota
- * page quarantines the endpoint (and its account) and the frames go again elsewhere. Before the
- * client has ever worked, an answer that is not an authentic batch ends it (exit code 2: wrong URL
- * or key); network errors are always retried.
+ * success: other endpoints carry the frames meanwhile, or they wait. A 429
+ * or the Apps Script quota page quarantines the endpoint (and its account)
+ * and the frames go again elsewhere. Before the client has ever worked, an
+ * answer that is not an authentic batch ends it (exit code 2: wrong URL or
+ * key); network errors are always retried.
  *
  * Redirects are followed as a browser would (Apps Script answers through a
  * 302 to a GET): 301/302/303 become a GET, 307/308 repeat the POST. The
