@@ -24,11 +24,16 @@ void replay_init(struct replay *r)
         memset(r, 0, sizeof(*r));
 }
 
-int replay_check(const struct replay *r, uint64_t seq, uint64_t time_ms, uint64_t now_ms)
+int replay_check_time(uint64_t time_ms, uint64_t now_ms)
 {
         uint64_t skew = time_ms > now_ms ? time_ms - now_ms : now_ms - time_ms;
 
-        if (skew > REPLAY_SKEW_MS)
+        return skew > REPLAY_SKEW_MS ? REPLAY_ETIME : 0;
+}
+
+int replay_check(const struct replay *r, uint64_t seq, uint64_t time_ms, uint64_t now_ms)
+{
+        if (replay_check_time(time_ms, now_ms) < 0)
                 return REPLAY_ETIME;
         if (!r->any || seq > r->top)
                 return 0;

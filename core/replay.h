@@ -50,6 +50,11 @@ void replay_init(struct replay *r);
  * when seq was committed before. Times are Unix milliseconds. */
 int replay_check(const struct replay *r, uint64_t seq, uint64_t time_ms, uint64_t now_ms);
 
+/* The time check of replay_check() alone, which needs no window: 0, or
+ * REPLAY_ETIME. The exit runs it before it makes a window (a client
+ * instance) for a batch, so that a stale batch makes nothing. */
+int replay_check_time(uint64_t time_ms, uint64_t now_ms);
+
 /* Records <seq> as seen. Call only for a batch whose tag verified and that
  * replay_check() accepted; moving the window for an unauthenticated batch
  * would let a forger push real batches out of it. Committing a sequence

@@ -335,17 +335,25 @@ static const struct mux_ops exit_mux_ops = {
     .on_ack_later = m_ack_later,
 };
 
-static struct client *client_get(struct server *srv, size_t key, uint64_t instance,
+static struct client *client_find(struct server *srv, size_t key, uint64_t instance)
+{
+        for (struct client *cl = srv->clients; cl; cl = cl->next)
+                if (cl->key == key && cl->instance == instance)
+                        return cl;
+        return NULL;
+}
+
+/* A new client instance for an authenticated batch that passed every check
+ * that needs no instance. Linked, but logged only once a batch is
+ * delivered into it: the caller frees it if that batch is refused. */
+static struct client *client_new(struct server *srv, size_t key, uint64_t instance,
                                  enum aead_alg alg)
 {
         struct client *cl;
         unsigned same_key = 0;
 
-        for (cl = srv->clients; cl; cl = cl->next) {
-                if (cl->key == key && cl->instance == instance)
-                        return cl;
+        for (cl = srv->clients; cl; cl = cl->next)
                 same_key += cl->key == key;
-        }
         if (same_key >= MAX_INSTANCES) {
                 /* Each instance costs a mux and its batch buffers: a key
                  * (a user) cannot mint them without bound. Old instances
@@ -373,8 +381,6 @@ static struct client *client_get(struct server *srv, size_t key, uint64_t instan
         mux_set_max_sessions(cl->mux, (uint32_t)srv->cfg->max_sessions_per_client);
         cl->next = srv->clients;
         srv->clients = cl;
-        log_info("client %s/%016llx: first authenticated batch", srv->keys[key].id,
-                 (unsigned long long)instance);
         return cl;
 }
 
@@ -385,6 +391,8 @@ struct client *clients_deliver(struct server *srv, struct hconn *h, const uint8_
         const uint8_t *frames;
         size_t frames_len, k;
         struct client *cl;
+        bool fresh = false;
+        uint64_t now = tunnel_wall_ms();
         int ret;
 
         ret = batch_peek_key_id(p, n, id);
@@ -404,16 +412,36 @@ struct client *clients_deliver(struct server *srv, struct hconn *h, const uint8_
         }
         if (h->cl && (h->cl->key != k || h->cl->instance != meta.instance_id))
                 return NULL; /* one connection carries one client */
-        cl = h->cl ? h->cl : client_get(srv, k, meta.instance_id, meta.alg);
-        if (!cl)
-                return NULL;
-        ret = tunnel_deliver(&cl->tun, &meta, frames, frames_len, tunnel_wall_ms());
+        cl = h->cl ? h->cl : client_find(srv, k, meta.instance_id);
+        if (!cl) {
+                /* A batch that would be refused makes nothing: a stale
+                 * first batch replayed must not take one of the key's
+                 * instance slots (BRIEF §3). The window's other checks
+                 * need an instance; tunnel_deliver runs them below. */
+                ret = replay_check_time(meta.time_ms, now);
+                if (ret < 0) {
+                        srv->st.refused_batches++;
+                        log_debug("refused a batch of a new instance: %s", replay_strerror(ret));
+                        return NULL;
+                }
+                cl = client_new(srv, k, meta.instance_id, meta.alg);
+                if (!cl)
+                        return NULL;
+                fresh = true;
+        }
+        ret = tunnel_deliver(&cl->tun, &meta, frames, frames_len, now);
         if (ret < 0) {
                 srv->st.refused_batches++;
                 log_info("client %s/%016llx: batch refused (%d)", srv->keys[k].id,
                          (unsigned long long)meta.instance_id, ret);
-                client_transport_changed(cl); /* a new client starts its grace */
+                if (fresh)
+                        client_free(cl); /* it never held anything */
+                else
+                        client_transport_changed(cl);
                 return NULL;
         }
+        if (fresh)
+                log_info("client %s/%016llx: first authenticated batch", srv->keys[k].id,
+                         (unsigned long long)meta.instance_id);
         return cl;
 }

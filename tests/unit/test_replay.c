@@ -100,6 +100,13 @@ Test(replay, time_skew_edges)
         replay_commit(&r, 7);
         cr_assert_eq(replay_check(&r, 7, NOW - 31000, NOW), REPLAY_ETIME);
         cr_assert_eq(replay_check(&r, 7, NOW - 29000, NOW), REPLAY_EDUP);
+        /* The time check alone (before the exit makes a window) draws the
+         * same line. */
+        cr_assert_eq(replay_check_time(NOW - 30000, NOW), 0);
+        cr_assert_eq(replay_check_time(NOW + 30000, NOW), 0);
+        cr_assert_eq(replay_check_time(NOW - 30001, NOW), REPLAY_ETIME);
+        cr_assert_eq(replay_check_time(NOW + 30001, NOW), REPLAY_ETIME);
+        cr_assert_eq(replay_check_time(0, UINT64_MAX), REPLAY_ETIME);
 }
 
 Test(replay, check_without_commit_changes_nothing)

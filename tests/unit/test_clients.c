@@ -1,0 +1,170 @@
+/* test_clients: the exit's client instances (exit/clients.c).
+ *
+ * Batches sealed here with a test key go straight into clients_deliver(), as
+ * the transports hand them over, on a server with no listener: which batches
+ * make an instance, which are refused, and that a refused batch leaves
+ * nothing behind (docs/protocol.md §3.4).
+ */
+#include <criterion/criterion.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "core/aead.h"
+#include "core/key.h"
+#include "core/reactor.h"
+#include "core/tunnel.h"
+#include "exit/server_priv.h"
+
+struct env {
+        struct config_exit cfg;
+        struct server srv;
+        struct aead_keys keys;
+        struct batch_sealer sealer;
+        uint8_t *buf;
+        uint64_t seq;
+};
+
+static void env_init(struct env *e)
+{
+        uint8_t master[KEY_LEN];
+        char why[256];
+
+        memset(e, 0, sizeof(*e));
+        if (reactor_new(&e->srv.r, NULL, why, sizeof(why)) < 0)
+                cr_skip_test("io_uring unavailable: %s", why);
+        e->cfg.window = 256 << 10;
+        e->cfg.max_sessions = 4096;
+        e->cfg.max_sessions_per_client = 256;
+        e->cfg.grace = 30;
+        e->cfg.long_poll = 20;
+        e->srv.cfg = &e->cfg;
+        cr_assert_eq(getrandom(master, sizeof(master), 0), (ssize_t)sizeof(master));
+        cr_assert_eq(aead_keys_derive(&e->keys, master), 0);
+        e->srv.nkeys = 1;
+        e->srv.keys = calloc(1, sizeof(*e->srv.keys));
+        e->srv.scratch = malloc(BATCH_MAX);
+        e->buf = malloc(BATCH_MAX);
+        cr_assert(e->srv.keys && e->srv.scratch && e->buf);
+        e->srv.keys[0].keys = e->keys;
+        cr_assert_eq(batch_opener_init(&e->srv.keys[0].opener, &e->keys, AEAD_C2S), 0);
+        key_id(master, e->srv.keys[0].id);
+        cr_assert_eq(batch_sealer_init(&e->sealer, &e->keys, AEAD_AES256GCM, AEAD_C2S), 0);
+        explicit_bzero(master, sizeof(master));
+}
+
+static void env_free(struct env *e)
+{
+        clients_free_all(&e->srv);
+        batch_opener_wipe(&e->srv.keys[0].opener);
+        batch_sealer_wipe(&e->sealer);
+        aead_keys_wipe(&e->keys);
+        reactor_free(e->srv.r);
+        free(e->srv.keys);
+        free(e->srv.scratch);
+        free(e->buf);
+}
+
+/* Seals a batch of instance <id> stamped <time_ms> with frames f[0, n);
+ * returns its length (the batch is in e->buf). */
+static size_t seal(struct env *e, uint64_t id, uint64_t time_ms, const uint8_t *f, size_t n)
+{
+        struct batch_meta meta = {.instance_id = id, .seq = e->seq++, .time_ms = time_ms};
+        size_t len;
+
+        if (n)
+                memcpy(e->buf + BATCH_PREFIX_LEN, f, n);
+        cr_assert_eq(batch_seal(&e->sealer, &meta, e->buf, n, BATCH_MAX, &len), 0);
+        return len;
+}
+
+/* Delivers a batch of instance <id> as a new connection would. */
+static struct client *deliver(struct env *e, uint64_t id, uint64_t time_ms, const uint8_t *f,
+                              size_t n)
+{
+        struct hconn h = {.srv = &e->srv};
+        size_t len = seal(e, id, time_ms, f, n);
+
+        return clients_deliver(&e->srv, &h, e->buf, len);
+}
+
+static unsigned instances(const struct env *e)
+{
+        unsigned n = 0;
+
+        for (const struct client *cl = e->srv.clients; cl; cl = cl->next)
+                n++;
+        return n;
+}
+
+static bool has(const struct env *e, uint64_t id)
+{
+        for (const struct client *cl = e->srv.clients; cl; cl = cl->next)
+                if (cl->instance == id)
+                        return true;
+        return false;
+}
+
+Test(clients, a_fresh_batch_makes_an_instance)
+{
+        struct env e;
+
+        env_init(&e);
+        cr_assert_not_null(deliver(&e, 1, tunnel_wall_ms(), NULL, 0));
+        cr_assert_eq(instances(&e), 1);
+        /* The same instance again is found, not made twice. */
+        cr_assert_not_null(deliver(&e, 1, tunnel_wall_ms(), NULL, 0));
+        cr_assert_eq(instances(&e), 1);
+        env_free(&e);
+}
+
+Test(clients, a_stale_batch_makes_nothing)
+{
+        struct env e;
+        uint64_t now = tunnel_wall_ms();
+
+        env_init(&e);
+        /* The issue's case: first batches of old clients, replayed 36 s
+         * later, more of them than a key has slots. */
+        for (uint64_t id = 100; id < 100 + 3 * MAX_INSTANCES; id++) {
+                cr_assert_null(deliver(&e, id, now - 36000, NULL, 0));
+                cr_assert_null(deliver(&e, id, now + 36000, NULL, 0));
+        }
+        cr_assert_eq(instances(&e), 0);
+        cr_assert_eq(e.srv.st.refused_batches, 6 * MAX_INSTANCES);
+        /* ...and a real client still gets in. */
+        cr_assert_not_null(deliver(&e, 7, now, NULL, 0));
+        cr_assert_eq(instances(&e), 1);
+        env_free(&e);
+}
+
+Test(clients, a_batch_the_instance_refuses_leaves_nothing)
+{
+        struct env e;
+        const uint8_t bad[] = {0xff}; /* not a frame type: the mux refuses the region */
+
+        env_init(&e);
+        cr_assert_null(deliver(&e, 5, tunnel_wall_ms(), bad, sizeof(bad)));
+        cr_assert_eq(instances(&e), 0);
+        cr_assert(!has(&e, 5));
+        /* An instance that exists stays when one of its batches is refused. */
+        cr_assert_not_null(deliver(&e, 5, tunnel_wall_ms(), NULL, 0));
+        cr_assert_null(deliver(&e, 5, tunnel_wall_ms(), bad, sizeof(bad)));
+        cr_assert(has(&e, 5));
+        env_free(&e);
+}
+
+Test(clients, a_batch_that_does_not_authenticate_makes_nothing)
+{
+        struct env e;
+        size_t len;
+
+        env_init(&e);
+        len = seal(&e, 9, tunnel_wall_ms(), NULL, 0);
+        e.buf[len - 1] ^= 1; /* the tag */
+        struct hconn h = {.srv = &e.srv};
+        cr_assert_null(clients_deliver(&e.srv, &h, e.buf, len));
+        cr_assert_eq(instances(&e), 0);
+        env_free(&e);
+}
