@@ -128,6 +128,7 @@ struct config_exit {
         char *tls_key;
         int64_t max_sessions;
         int64_t max_sessions_per_client;
+        int64_t max_instances;          /* live client instances per key */
         struct config_list dns_servers; /* struct netaddr; empty: /etc/resolv.conf */
         int64_t window;                 /* bytes per session and direction */
         int64_t long_poll;              /* seconds a POST /tunnel is held */

@@ -363,6 +363,18 @@ static const struct config_opt exit_opts[] = {
      .max = 1000000,
      .help = "open sessions per client key (at most max_sessions)",
      EXI(max_sessions_per_client)},
+    {.key = "max_instances",
+     .flag = "--max-instances",
+     .kind = CONFIG_INT,
+     .group = "Limits",
+     .def = "8",
+     .min = 1,
+     .max = 256,
+     .help = "live client instances (client processes) per client key, each a mux and about "
+             "2 MiB of batch buffers; when they are all there, one with no open sessions "
+             "gives way to a new one, else the new one is told \"instance limit reached\" "
+             "and retries",
+     EXI(max_instances)},
     {.key = "window",
      .flag = "--window",
      .kind = CONFIG_SIZE,

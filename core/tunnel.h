@@ -68,6 +68,16 @@ int tunnel_receive(struct tunnel *t, const uint8_t *in, size_t len, uint64_t now
 int tunnel_deliver(struct tunnel *t, const struct batch_meta *meta, const uint8_t *frames,
                    size_t len, uint64_t now_ms);
 
+/* What the exit answers an authenticated batch of a new client instance
+ * when every instance of its key holds open sessions (max_instances,
+ * docs/protocol.md §3.5): a WebSocket close with this code and reason, or
+ * a POST answer (503) with this body. Only a key holder ever sees them, so
+ * they tell a prober nothing; the client retries with backoff. 4013, not
+ * 1013 (Try Again Later): wslay refuses to receive 1012-1014. */
+#define TUNNEL_LIMIT_WS_CODE 4013
+#define TUNNEL_LIMIT_REASON  "instance limit reached"
+#define TUNNEL_LIMIT_BODY    "urelay: instance limit reached\n"
+
 /* Wall clock in unix milliseconds, as batch timestamps carry it. */
 uint64_t tunnel_wall_ms(void);
 

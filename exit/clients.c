@@ -13,6 +13,7 @@
 #include "core/sockpipe.h"
 #include "exit/dialer.h"
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -343,48 +344,123 @@ static struct client *client_find(struct server *srv, size_t key, uint64_t insta
         return NULL;
 }
 
+static bool has_transport(const struct client *cl)
+{
+        return cl->ws || cl->polls;
+}
+
+static uint64_t sessions_of(const struct client *cl)
+{
+        struct mux_stats st;
+
+        mux_get_stats(cl->mux, &st);
+        return st.sessions_open;
+}
+
+/* Whether <a> should give way before <b>: no transport first (a client
+ * process that is gone, e.g. restarted), then the longer idle. The list is
+ * newest first, so on a tie the older instance goes. */
+static bool gives_way_before(const struct client *a, const struct client *b)
+{
+        if (has_transport(a) != has_transport(b))
+                return !has_transport(a);
+        return a->last_batch_ms <= b->last_batch_ms;
+}
+
+/* Key <key> has max_instances instances and <instance> wants in. Each costs
+ * a mux and its batch buffers, so a key (a user) cannot mint them without
+ * bound; but a full table is no reason to lock the user out: an instance
+ * with no open sessions loses nothing by going (its client, if it is still
+ * there, comes back as it would after the grace). Frees the one that gives
+ * way best and returns 0, or returns -EUSERS when every one holds sessions. */
+static int make_room(struct server *srv, size_t key, uint64_t instance)
+{
+        struct exit_key *ek = &srv->keys[key];
+        struct client *victim = NULL;
+        uint64_t now = reactor_now_ms(srv->r);
+
+        for (struct client *cl = srv->clients; cl; cl = cl->next)
+                if (cl->key == key && !sessions_of(cl) && (!victim || gives_way_before(cl, victim)))
+                        victim = cl;
+        if (!victim) {
+                srv->st.instances_refused++;
+                ek->refused_full++;
+                if (!ek->full)
+                        log_warn("key %s: instance limit reached (%lld instances, each with open "
+                                 "sessions): refusing new instances until one has none",
+                                 ek->id, (long long)srv->cfg->max_instances);
+                ek->full = true;
+                return -EUSERS;
+        }
+        srv->st.instances_evicted++;
+        log_info("key %s: instance limit (%lld) reached: %016llx (no open sessions, %s, idle "
+                 "%llu s) gives way to %016llx",
+                 ek->id, (long long)srv->cfg->max_instances, (unsigned long long)victim->instance,
+                 has_transport(victim) ? "transport up" : "no transport",
+                 (unsigned long long)((now - victim->last_batch_ms) / 1000),
+                 (unsigned long long)instance);
+        client_free(victim);
+        return 0;
+}
+
 /* A new client instance for an authenticated batch that passed every check
  * that needs no instance. Linked, but logged only once a batch is
- * delivered into it: the caller frees it if that batch is refused. */
-static struct client *client_new(struct server *srv, size_t key, uint64_t instance,
-                                 enum aead_alg alg)
+ * delivered into it: the caller frees it if that batch is refused.
+ * Returns 0, -EUSERS (make_room) or -ENOMEM. */
+static int client_new(struct server *srv, size_t key, uint64_t instance, enum aead_alg alg,
+                      struct client **out)
 {
         struct client *cl;
-        unsigned same_key = 0;
+        int64_t same_key = 0;
+        int ret;
 
         for (cl = srv->clients; cl; cl = cl->next)
                 same_key += cl->key == key;
-        if (same_key >= MAX_INSTANCES) {
-                /* Each instance costs a mux and its batch buffers: a key
-                 * (a user) cannot mint them without bound. Old instances
-                 * go after their grace period. */
-                log_warn("key %s: %u client instances live already; refusing another",
-                         srv->keys[key].id, same_key);
-                return NULL;
+        if (same_key >= srv->cfg->max_instances) {
+                ret = make_room(srv, key, instance);
+                if (ret < 0)
+                        return ret;
         }
         cl = calloc(1, sizeof(*cl));
         if (!cl)
-                return NULL;
+                return -ENOMEM;
         cl->srv = srv;
         cl->key = key;
         cl->instance = instance;
         if (mux_new(MUX_EXIT, (uint32_t)srv->cfg->window, &exit_mux_ops, cl, &cl->mux) < 0) {
                 free(cl);
-                return NULL;
+                return -ENOMEM;
         }
         if (tunnel_init(&cl->tun, cl->mux, &srv->keys[key].keys, alg, AEAD_S2C, instance,
                         BATCH_FRAMES) < 0) {
                 mux_free(cl->mux);
                 free(cl);
-                return NULL;
+                return -ENOMEM;
         }
         mux_set_max_sessions(cl->mux, (uint32_t)srv->cfg->max_sessions_per_client);
+        cl->last_batch_ms = reactor_now_ms(srv->r);
         cl->next = srv->clients;
         srv->clients = cl;
-        return cl;
+        *out = cl;
+        return 0;
 }
 
-struct client *clients_deliver(struct server *srv, struct hconn *h, const uint8_t *p, size_t n)
+/* A batch of a new instance of <key> got in. */
+static void client_welcome(struct server *srv, struct client *cl)
+{
+        struct exit_key *ek = &srv->keys[cl->key];
+
+        log_info("client %s/%016llx: first authenticated batch", ek->id,
+                 (unsigned long long)cl->instance);
+        if (ek->full)
+                log_info("key %s: room for new instances again (%llu refused meanwhile)", ek->id,
+                         (unsigned long long)ek->refused_full);
+        ek->full = false;
+        ek->refused_full = 0;
+}
+
+int clients_deliver(struct server *srv, struct hconn *h, const uint8_t *p, size_t n,
+                    struct client **out)
 {
         uint8_t id[AEAD_KEY_ID_LEN];
         struct batch_meta meta;
@@ -408,10 +484,10 @@ struct client *clients_deliver(struct server *srv, struct hconn *h, const uint8_
                 /* Same answer whatever failed. */
                 srv->st.refused_batches++;
                 log_debug("refused a batch: %s", batch_strerror(ret));
-                return NULL;
+                return -EACCES;
         }
         if (h->cl && (h->cl->key != k || h->cl->instance != meta.instance_id))
-                return NULL; /* one connection carries one client */
+                return -EACCES; /* one connection carries one client */
         cl = h->cl ? h->cl : client_find(srv, k, meta.instance_id);
         if (!cl) {
                 /* A batch that would be refused makes nothing: a stale
@@ -422,11 +498,11 @@ struct client *clients_deliver(struct server *srv, struct hconn *h, const uint8_
                 if (ret < 0) {
                         srv->st.refused_batches++;
                         log_debug("refused a batch of a new instance: %s", replay_strerror(ret));
-                        return NULL;
+                        return -EACCES;
                 }
-                cl = client_new(srv, k, meta.instance_id, meta.alg);
-                if (!cl)
-                        return NULL;
+                ret = client_new(srv, k, meta.instance_id, meta.alg, &cl);
+                if (ret < 0)
+                        return ret;
                 fresh = true;
         }
         ret = tunnel_deliver(&cl->tun, &meta, frames, frames_len, now);
@@ -438,10 +514,11 @@ struct client *clients_deliver(struct server *srv, struct hconn *h, const uint8_
                         client_free(cl); /* it never held anything */
                 else
                         client_transport_changed(cl);
-                return NULL;
+                return -EACCES;
         }
         if (fresh)
-                log_info("client %s/%016llx: first authenticated batch", srv->keys[k].id,
-                         (unsigned long long)meta.instance_id);
-        return cl;
+                client_welcome(srv, cl);
+        cl->last_batch_ms = reactor_now_ms(srv->r);
+        *out = cl;
+        return 0;
 }

@@ -9,12 +9,15 @@
  * hold several requests at once: they are answered oldest first, so a
  * download streams over as many requests as the client keeps in flight.
  * Anything that does not authenticate gets the decoy, like an unknown path.
+ * An authenticated batch of a new client instance that finds its key's
+ * instances all busy (max_instances) gets 503 "instance limit reached".
  */
 #include "exit/server_priv.h"
 
 #include "core/base64.h"
 #include "core/log.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -172,8 +175,12 @@ void post_tunnel_request(struct hconn *h, const uint8_t *rest, size_t n)
          * for exactly the ACK the client has to send next). */
         h->carried = len > BATCH_OVERHEAD;
         h->cl = NULL;
-        cl = clients_deliver(srv, h, body, len);
-        if (!cl) {
+        int ret = clients_deliver(srv, h, body, len, &cl);
+        if (ret == -EUSERS) {
+                hconn_send_limit(h); /* the batch authenticated: no oracle */
+                return;
+        }
+        if (ret < 0) {
                 hconn_send_decoy(h);
                 return;
         }

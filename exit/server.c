@@ -68,6 +68,20 @@ void hconn_send_decoy(struct hconn *h)
         hconn_reply_close(h, decoy, sizeof(decoy) - 1);
 }
 
+void hconn_send_limit(struct hconn *h)
+{
+        static const char resp[] = "HTTP/1.1 503 Service Unavailable\r\n"
+                                   "Content-Type: text/plain\r\n"
+                                   "Cache-Control: no-store\r\n"
+                                   "Connection: close\r\n"
+                                   "Content-Length: ";
+        char out[256];
+        int n = snprintf(out, sizeof(out), "%s%zu\r\n\r\n%s", resp, sizeof(TUNNEL_LIMIT_BODY) - 1,
+                         TUNNEL_LIMIT_BODY);
+
+        hconn_reply_close(h, out, (size_t)n);
+}
+
 static void send_status(struct hconn *h, int status)
 {
         char resp[256];

@@ -30,19 +30,24 @@
 
 #define HEADER_DEADLINE_MS 10000
 #define KEEPALIVE_IDLE_MS  60000 /* between requests on a keep-alive connection */
-#define MAX_INSTANCES      8     /* live client instances per key */
 #define MAX_POLLS          16    /* held POSTs per client; the oldest is answered beyond */
 
 struct exit_key {
         struct aead_keys keys;
         struct batch_opener opener;
         char id[KEY_ID_HEX_LEN + 1];
+        /* Refusing new instances (max_instances, every one holding
+         * sessions): logged when it starts and when it ends. */
+        bool full;
+        uint64_t refused_full; /* new instances refused since it started */
 };
 
 struct server_stats {
         uint64_t refused_batches; /* did not authenticate, or refused by the replay window */
         uint64_t decoys;          /* 404s for unknown paths and unauthenticated requests */
         uint64_t posts, polls_answered_empty, too_large;
+        uint64_t instances_evicted; /* idle instances that gave way to a new one */
+        uint64_t instances_refused; /* new instances refused: "instance limit reached" */
 };
 
 struct server {
@@ -86,6 +91,7 @@ struct hconn {
         bool text;       /* the request was base64 text: answer the same way */
         bool carried;    /* the request carried frames: answer at the next flush */
         bool keep_alive; /* the request allowed another after it */
+        bool limited;    /* H_WS: closing with "instance limit reached" */
 };
 
 struct client {
@@ -100,6 +106,7 @@ struct client {
         unsigned npolls;
         struct upstream *ups; /* every session's upstream, dialing or piped */
         struct timer flush, grace, ack;
+        uint64_t last_batch_ms; /* reactor time of its last batch delivered */
 };
 
 /* server.c */
@@ -107,6 +114,9 @@ int hconn_out(struct hconn *h, const void *p, size_t n);
 /* Sends <resp> (a whole response) and closes after it. */
 void hconn_reply_close(struct hconn *h, const char *resp, size_t len);
 void hconn_send_decoy(struct hconn *h);
+/* POST /tunnel: "instance limit reached" (503), for an authenticated batch
+ * only. */
+void hconn_send_limit(struct hconn *h);
 /* Drops the connection at once (RST): a peer that broke the protocol. */
 void hconn_abort(struct hconn *h);
 /* The answer went out on a keep-alive connection: read the next request. */
@@ -115,9 +125,13 @@ void hconn_next_request(struct hconn *h, const uint8_t *rest, size_t n);
 /* clients.c */
 /* Authenticates batch p[0, n), finds or makes its client, and delivers its
  * frames. <h> is the transport it came on: a client found through another
- * transport than h->cl is refused. Returns the client, or NULL when the
- * batch is refused (the caller answers as to a stranger). */
-struct client *clients_deliver(struct server *srv, struct hconn *h, const uint8_t *p, size_t n);
+ * transport than h->cl is refused. Returns 0 with the client in *out;
+ * -EUSERS when the batch authenticated but its key has max_instances
+ * instances, all with open sessions (the caller answers "instance limit
+ * reached"); another negative errno when the batch is refused (the caller
+ * answers as to a stranger). A refused batch makes no instance. */
+int clients_deliver(struct server *srv, struct hconn *h, const uint8_t *p, size_t n,
+                    struct client **out);
 /* Sends what the client's mux has, over its WebSocket or in answer to its
  * held POSTs (now, or after the coalescing delay). */
 void client_flush(struct client *cl);

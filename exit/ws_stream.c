@@ -2,7 +2,9 @@
  *
  * One binary message is one batch. The first batch names the connection's
  * client; a batch that does not authenticate, or names another client, ends
- * the connection without a word (docs/protocol.md §5.1). A newer WebSocket
+ * the connection without a word (docs/protocol.md §5.1), except that an
+ * authenticated first batch that finds its key's instances all busy gets a
+ * close TUNNEL_LIMIT_WS_CODE, "instance limit reached". A newer WebSocket
  * of the same client replaces the older one. Pings every HEARTBEAT_MS find
  * a dead path: a connection silent for SILENCE_MS is dropped, and its
  * client's grace period starts.
@@ -11,6 +13,8 @@
 
 #include "core/log.h"
 #include "transport/ws.h"
+
+#include <errno.h>
 
 #define TRANSPORT_HIGH (4u << 20) /* bytes queued to a client before we stop building */
 #define HEARTBEAT_MS   20000      /* ping every tunnel this often... */
@@ -44,11 +48,18 @@ static void on_batch(void *ud, const uint8_t *p, size_t n)
         struct server *srv = h->srv;
         struct client *cl;
 
-        if (h->state != H_WS)
+        if (h->state != H_WS || h->limited)
                 return;
         h->last_rx_ms = reactor_now_ms(srv->r);
-        cl = clients_deliver(srv, h, p, n);
-        if (!cl) {
+        int ret = clients_deliver(srv, h, p, n, &cl);
+        if (ret == -EUSERS) {
+                /* Authenticated, so the client may hear why: it retries
+                 * later. The connection closes once ws_input returns. */
+                ws_close(h->ws, TUNNEL_LIMIT_WS_CODE, TUNNEL_LIMIT_REASON);
+                h->limited = true;
+                return;
+        }
+        if (ret < 0) {
                 hconn_abort(h);
                 return;
         }
@@ -130,6 +141,8 @@ void ws_stream_input(struct hconn *h, const uint8_t *p, size_t n)
 {
         if (ws_input(h->ws, p, n) < 0 && h->state == H_WS)
                 hconn_abort(h);
+        else if (h->limited && h->state == H_WS)
+                hconn_reply_close(h, NULL, 0); /* after the close frame */
 }
 
 void ws_stream_closed(struct hconn *h)

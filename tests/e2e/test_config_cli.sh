@@ -101,7 +101,7 @@ expect_out 'connect=127.0.0.1:443 sni=relay.test'
 
 # The exit.
 run 0 "$URELAY" exit -c exit.json --check
-expect_out '^config ok: exit listen=0.0.0.0:8443 key_files=c.key,d.key allow_dest=127.0.0.0/8,::1/128 max_sessions=1000 max_sessions_per_client=256 window=256k long_poll=20 post_coalesce_ms=0 grace=30 log_level=info key-ids=[0-9a-f]{8},[0-9a-f]{8}$'
+expect_out '^config ok: exit listen=0.0.0.0:8443 key_files=c.key,d.key allow_dest=127.0.0.0/8,::1/128 max_sessions=1000 max_sessions_per_client=256 max_instances=8 window=256k long_poll=20 post_coalesce_ms=0 grace=30 log_level=info key-ids=[0-9a-f]{8},[0-9a-f]{8}$'
 run 0 "$URELAY" exit -c exit.json --check -k d.key
 expect_out ' key_files=d.key '
 run 78 "$URELAY" exit -c exit.json --check --allow-dest 10.0.0.1/8

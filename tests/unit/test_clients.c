@@ -7,6 +7,7 @@
  */
 #include <criterion/criterion.h>
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -24,6 +25,7 @@ struct env {
         struct batch_sealer sealer;
         uint8_t *buf;
         uint64_t seq;
+        int err; /* of the last deliver() */
 };
 
 static void env_init(struct env *e)
@@ -39,6 +41,7 @@ static void env_init(struct env *e)
         e->cfg.max_sessions_per_client = 256;
         e->cfg.grace = 30;
         e->cfg.long_poll = 20;
+        e->cfg.max_instances = 8;
         e->srv.cfg = &e->cfg;
         cr_assert_eq(getrandom(master, sizeof(master), 0), (ssize_t)sizeof(master));
         cr_assert_eq(aead_keys_derive(&e->keys, master), 0);
@@ -79,14 +82,18 @@ static size_t seal(struct env *e, uint64_t id, uint64_t time_ms, const uint8_t *
         return len;
 }
 
-/* Delivers a batch of instance <id> as a new connection would. */
+/* Delivers a batch of instance <id> as a new connection would: the
+ * client, or NULL with the error in e->err. */
 static struct client *deliver(struct env *e, uint64_t id, uint64_t time_ms, const uint8_t *f,
                               size_t n)
 {
         struct hconn h = {.srv = &e->srv};
+        struct client *cl = NULL;
         size_t len = seal(e, id, time_ms, f, n);
 
-        return clients_deliver(&e->srv, &h, e->buf, len);
+        e->err = clients_deliver(&e->srv, &h, e->buf, len, &cl);
+        cr_assert_eq(e->err < 0, cl == NULL);
+        return cl;
 }
 
 static unsigned instances(const struct env *e)
@@ -127,12 +134,13 @@ Test(clients, a_stale_batch_makes_nothing)
         env_init(&e);
         /* The issue's case: first batches of old clients, replayed 36 s
          * later, more of them than a key has slots. */
-        for (uint64_t id = 100; id < 100 + 3 * MAX_INSTANCES; id++) {
+        for (uint64_t id = 100; id < 100 + 3 * 8; id++) {
                 cr_assert_null(deliver(&e, id, now - 36000, NULL, 0));
+                cr_assert_neq(e.err, -EUSERS);
                 cr_assert_null(deliver(&e, id, now + 36000, NULL, 0));
         }
         cr_assert_eq(instances(&e), 0);
-        cr_assert_eq(e.srv.st.refused_batches, 6 * MAX_INSTANCES);
+        cr_assert_eq(e.srv.st.refused_batches, 6 * 8);
         /* ...and a real client still gets in. */
         cr_assert_not_null(deliver(&e, 7, now, NULL, 0));
         cr_assert_eq(instances(&e), 1);
@@ -164,7 +172,99 @@ Test(clients, a_batch_that_does_not_authenticate_makes_nothing)
         len = seal(&e, 9, tunnel_wall_ms(), NULL, 0);
         e.buf[len - 1] ^= 1; /* the tag */
         struct hconn h = {.srv = &e.srv};
-        cr_assert_null(clients_deliver(&e.srv, &h, e.buf, len));
+        struct client *cl = NULL;
+        cr_assert_lt(clients_deliver(&e.srv, &h, e.buf, len, &cl), 0);
+        cr_assert_null(cl);
         cr_assert_eq(instances(&e), 0);
+        env_free(&e);
+}
+
+static struct client *find(const struct env *e, uint64_t id)
+{
+        for (struct client *cl = e->srv.clients; cl; cl = cl->next)
+                if (cl->instance == id)
+                        return cl;
+        return NULL;
+}
+
+Test(clients, a_full_table_makes_room_from_the_longest_idle)
+{
+        struct env e;
+        uint64_t now = tunnel_wall_ms();
+
+        env_init(&e);
+        e.cfg.max_instances = 4;
+        /* A restart loop: instances 1..4 of processes that are gone. */
+        for (uint64_t id = 1; id <= 4; id++) {
+                cr_assert_not_null(deliver(&e, id, now, NULL, 0));
+                find(&e, id)->last_batch_ms = 1000 * id;
+        }
+        find(&e, 3)->last_batch_ms = 0; /* idle the longest */
+        cr_assert_not_null(deliver(&e, 5, now, NULL, 0));
+        cr_assert_eq(instances(&e), 4);
+        cr_assert(!has(&e, 3) && has(&e, 1) && has(&e, 2) && has(&e, 4) && has(&e, 5));
+        cr_assert_eq(e.srv.st.instances_evicted, 1);
+        cr_assert_eq(e.srv.st.instances_refused, 0);
+        /* Ten more restarts: each gets in, the table never grows. */
+        for (uint64_t id = 10; id < 20; id++) {
+                cr_assert_not_null(deliver(&e, id, now, NULL, 0));
+                cr_assert_eq(instances(&e), 4);
+        }
+        cr_assert(has(&e, 19));
+        cr_assert_eq(e.srv.st.instances_evicted, 11);
+        env_free(&e);
+}
+
+Test(clients, an_instance_without_transport_gives_way_first)
+{
+        struct env e;
+        struct hconn ws[4];
+        uint64_t now = tunnel_wall_ms();
+
+        env_init(&e);
+        e.cfg.max_instances = 4;
+        memset(ws, 0, sizeof(ws));
+        for (uint64_t id = 1; id <= 4; id++)
+                cr_assert_not_null(deliver(&e, id, now, NULL, 0));
+        /* 1..3 have a WebSocket and idled longer; 4 has none. */
+        for (uint64_t id = 1; id <= 3; id++) {
+                struct client *cl = find(&e, id);
+                cl->ws = &ws[id - 1];
+                ws[id - 1].cl = cl;
+                cl->last_batch_ms = 0;
+        }
+        find(&e, 4)->last_batch_ms = 5000;
+        cr_assert_not_null(deliver(&e, 5, now, NULL, 0));
+        cr_assert(!has(&e, 4) && has(&e, 1) && has(&e, 2) && has(&e, 3));
+        /* With only live ones left, the longest idle goes; its WebSocket
+         * no longer names it. */
+        find(&e, 5)->ws = &ws[3];
+        ws[3].cl = find(&e, 5);
+        find(&e, 2)->last_batch_ms = 0;
+        find(&e, 1)->last_batch_ms = 10;
+        find(&e, 3)->last_batch_ms = 10;
+        find(&e, 5)->last_batch_ms = 10;
+        cr_assert_not_null(deliver(&e, 6, now, NULL, 0));
+        cr_assert(!has(&e, 2) && has(&e, 6));
+        cr_assert_null(ws[1].cl);
+        cr_assert_eq(e.srv.st.instances_evicted, 2);
+        for (unsigned i = 0; i < 4; i++)
+                if (ws[i].cl)
+                        ws[i].cl->ws = NULL;
+        env_free(&e);
+}
+
+Test(clients, a_known_instance_never_needs_room)
+{
+        struct env e;
+        uint64_t now = tunnel_wall_ms();
+
+        env_init(&e);
+        e.cfg.max_instances = 1;
+        cr_assert_not_null(deliver(&e, 1, now, NULL, 0));
+        for (int i = 0; i < 5; i++)
+                cr_assert_not_null(deliver(&e, 1, now, NULL, 0));
+        cr_assert_eq(e.srv.st.instances_evicted, 0);
+        cr_assert_eq(instances(&e), 1);
         env_free(&e);
 }

@@ -198,6 +198,7 @@ Test(config, exit_defaults)
         cr_assert_null(e.tls_cert);
         cr_assert_eq(e.max_sessions, 4096);
         cr_assert_eq(e.max_sessions_per_client, 256);
+        cr_assert_eq(e.max_instances, 8);
         cr_assert_eq(e.log_level, LOGL_INFO);
         config_free(&config_exit_schema, &e);
 }
@@ -254,7 +255,8 @@ Test(config, exit_file)
             "{\"listen\": \"0.0.0.0:443\", \"key_files\": [\"a.key\", \"b.key\"],\n"
             " \"allow_dest\": [\"127.0.0.1/32\", \"::1\", \"10.0.0.0/8\"],\n"
             " \"tls_cert\": \"%s\", \"tls_key\": \"%s\",\n"
-            " \"max_sessions\": 100, \"max_sessions_per_client\": 10, \"log_level\": \"warn\"}",
+            " \"max_sessions\": 100, \"max_sessions_per_client\": 10, \"log_level\": \"warn\",\n"
+            " \"max_instances\": 3}",
             cert, cert);
         write_text(cfgpath, json);
         cr_assert_eq(run(&config_exit_schema, &e, err, sizeof(err), "-c", cfgpath, NULL), 0, "%s",
@@ -271,6 +273,7 @@ Test(config, exit_file)
         cr_assert_str_eq(e.tls_cert, cert);
         cr_assert_eq(e.max_sessions, 100);
         cr_assert_eq(e.max_sessions_per_client, 10);
+        cr_assert_eq(e.max_instances, 3);
         cr_assert_eq(e.log_level, LOGL_WARN);
         config_free(&config_exit_schema, &e);
 }
@@ -362,6 +365,10 @@ Test(config, out_of_range)
                         at("1:18: key \"max_sessions\": 0 is out of range (allowed 1..1000000)"));
         exit_file_fails("{\"max_sessions\": 1000001}",
                         at("1:18: key \"max_sessions\": 1000001 is out of range"));
+        exit_file_fails("{\"max_instances\": 0}",
+                        at("1:19: key \"max_instances\": 0 is out of range (allowed 1..256)"));
+        exit_file_fails("{\"max_instances\": 257}",
+                        at("1:19: key \"max_instances\": 257 is out of range"));
         client_file_fails("{\"socks_user\": \"\", \"socks_password\": \"p\"}",
                           at("1:16: key \"socks_user\": must not be empty"));
 }
