@@ -393,6 +393,9 @@ void client_link_proven(struct crt *rt, struct endpoint *ep)
                 rt->down_since = 0;
                 reactor_timer_stop(rt->r, &rt->hold);
         }
+        if (rt->limited)
+                log_info("exit: room for this instance again");
+        rt->limited = false;
         rt->backoff_ms = 0;
         rt->proven = true;
         if (!rt->listener) {
@@ -429,6 +432,12 @@ static bool judge(struct crt *rt, struct endpoint *ep, enum link_verdict v, cons
 {
         char msg[4096];
 
+        if (v == LINK_LIMIT && !rt->limited) {
+                /* A full table at the exit, not a wrong key: it makes room
+                 * when an instance of this key has no sessions left. */
+                log_warn("exit: instance limit reached for this key; retrying with backoff");
+                rt->limited = true;
+        }
         if (v == LINK_REFUSED && !rt->proven) {
                 /* Before the client ever worked, an answer that is not an
                  * exit taking our key is a configuration to fix. */
@@ -441,7 +450,8 @@ static bool judge(struct crt *rt, struct endpoint *ep, enum link_verdict v, cons
                 client_fatal(rt, URELAY_EXIT_RUNTIME, msg);
                 return false;
         }
-        ep_failure(ep, why);
+        if (v != LINK_LIMIT)
+                ep_failure(ep, why); /* the exit's state, not the endpoint's health */
         return true;
 }
 
@@ -451,18 +461,27 @@ static void retry_timer(struct timer *t, void *arg)
         link_connect(arg);
 }
 
-void client_link_failed(struct crt *rt, struct endpoint *ep, enum link_verdict v, const char *why)
+uint64_t client_backoff(struct crt *rt)
 {
         uint64_t base = (uint64_t)rt->cfg->reconnect_delay,
                  cap = (uint64_t)rt->cfg->max_reconnect_delay * 1000;
 
+        rt->backoff_ms = backoff_step(rt->backoff_ms, base, cap);
+        return pool_jitter(rt->backoff_ms, cap);
+}
+
+void client_link_failed(struct crt *rt, struct endpoint *ep, enum link_verdict v, const char *why)
+{
         rt->wsl = NULL; /* it frees itself */
         if (rt->stopping || !judge(rt, ep, v, why))
                 return;
         link_down(rt);
-        rt->backoff_ms = backoff_step(rt->backoff_ms, base, cap);
-        uint64_t d = pool_jitter(rt->backoff_ms, cap);
-        ep_down(ep, why, d);
+        uint64_t d = client_backoff(rt);
+        if (v == LINK_LIMIT) /* judge() told the limit once; each retry is a detail */
+                log_debug("tunnel to %s: %s; reconnecting in %llu ms", ep->name, why,
+                          (unsigned long long)d);
+        else
+                ep_down(ep, why, d);
         reactor_timer_start(rt->r, &rt->retry, d, retry_timer, rt);
 }
 

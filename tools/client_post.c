@@ -22,7 +22,8 @@
  * or the Apps Script quota page quarantines the endpoint (and its account)
  * and the frames go again elsewhere. Before the client has ever worked, an
  * answer that is not an authentic batch ends it (exit code 2: wrong URL or
- * key); network errors are always retried.
+ * key); network errors are always retried, and so is the exit's "instance
+ * limit reached" (no request at all for the reconnect backoff).
  *
  * Redirects are followed as a browser would (Apps Script answers through a
  * 302 to a GET): 301/302/303 become a GET, 307/308 repeat the POST. The
@@ -109,6 +110,7 @@ struct post {
         unsigned data_inflight, polls_inflight;
         bool downloading;     /* the last answer carried data: keep more polls out */
         struct timer backoff; /* the earliest end of an endpoint's backoff */
+        uint64_t limit_until; /* the exit said "instance limit reached": no request till then */
         struct timer heartbeat;
         unsigned idle_beats;
         struct post_stats st;
@@ -216,6 +218,17 @@ static void req_fail(struct worker *w, enum link_verdict v, const char *msg)
         client_request_failed(rt, ep, v, msg);
         if (rt->stopping) {
                 ep_release(ep);
+                return;
+        }
+        if (v == LINK_LIMIT) {
+                /* The exit has no room for us, whichever endpoint leads
+                 * there: no request at all for the reconnect backoff
+                 * (judge() said it once). */
+                uint64_t d = client_backoff(rt);
+                p->limit_until = reactor_now_ms(rt->r) + d;
+                ep_release(ep);
+                resend(p, p->st.failed);
+                backoff_wait(p, d);
                 return;
         }
         /* No new request to it for a while; other endpoints take the
@@ -376,12 +389,26 @@ static void redirect(struct worker *w, int status)
         issue(w);
 }
 
+/* The exit's "instance limit reached" (docs/protocol.md §3.5): 503 with
+ * this body, or the body alone in a 200 from a forwarder that hands every
+ * answer on as its own (Apps Script). */
+static bool limit_answer(struct worker *w)
+{
+        size_t len;
+        const uint8_t *body = http1_msg_body(&w->resp, &len);
+
+        return len == sizeof(TUNNEL_LIMIT_BODY) - 1 &&
+               !memcmp(body, TUNNEL_LIMIT_BODY, sizeof(TUNNEL_LIMIT_BODY) - 1);
+}
+
 static void answer_complete(struct worker *w)
 {
         int status = http1_status(http1_msg_head(&w->resp));
         char why[96];
 
-        if (status == 200) {
+        if ((status == 200 || status == 503) && limit_answer(w)) {
+                req_fail(w, LINK_LIMIT, "the exit said: " TUNNEL_LIMIT_REASON);
+        } else if (status == 200) {
                 answered_batch(w);
         } else if (status == 429) {
                 uint64_t s = retry_after_s(http1_header(http1_msg_head(&w->resp), "Retry-After"));
@@ -786,6 +813,11 @@ static void pump(struct post *p)
 
         if (rt->stopping || !rt->mux)
                 return;
+        uint64_t now = reactor_now_ms(rt->r);
+        if (now < p->limit_until) {
+                backoff_wait(p, p->limit_until - now);
+                return;
+        }
         while (p->data_inflight < p->data_max && mux_has_pending(rt->mux) &&
                (w = next_worker(p, &ep)) != NULL) {
                 int ret = tunnel_next_batch(&rt->tun, &msg, &len);

@@ -31,6 +31,9 @@ enum tstate { T_DOWN, T_CONNECTING, T_HANDSHAKE, T_PROVING, T_UP };
 enum link_verdict {
         LINK_NET,     /* the network or the path: always retried */
         LINK_REFUSED, /* answered, but not as an urelay exit taking our key */
+        LINK_LIMIT,   /* the exit took our key, but has no room for this instance
+                       * now ("instance limit reached"): retried with backoff,
+                       * never fatal, not the endpoint's failure */
 };
 
 struct crt;
@@ -67,6 +70,7 @@ struct crt {
         size_t batch_frames;
         bool proven; /* some endpoint has answered an authenticated batch */
         bool ready_printed;
+        bool limited; /* the exit said "instance limit reached" (logged once) */
         uint64_t backoff_ms;
         uint64_t down_since;  /* ms; 0 while a link works */
         uint64_t link_serial; /* the endpoint of the last WebSocket link up */
@@ -87,6 +91,9 @@ int client_batch_in(struct crt *rt, const uint8_t *p, size_t n);
 void client_kick(struct crt *rt);
 /* A link got an authentic batch through <ep>: the tunnel works. */
 void client_link_proven(struct crt *rt, struct endpoint *ep);
+/* The next reconnect delay (reconnect_delay doubling up to
+ * max_reconnect_delay, with jitter); a proven link starts it over. */
+uint64_t client_backoff(struct crt *rt);
 /* A WebSocket link ended; it is freed by itself. */
 void client_link_failed(struct crt *rt, struct endpoint *ep, enum link_verdict v, const char *why);
 /* A POST request failed (the post link keeps going): the runtime applies

@@ -7,7 +7,8 @@
  * proves the link. Pings every `heartbeat` seconds keep a silent link
  * honest: silence for `heartbeat_timeout` ends it. Whatever ends a link is
  * reported once to the runtime (client_link_failed), with a verdict: a
- * network trouble, or an answer that is not an urelay exit taking our key.
+ * network trouble, an answer that is not an urelay exit taking our key, or
+ * the exit's "instance limit reached" (close code TUNNEL_LIMIT_WS_CODE).
  */
 #include "tools/client_priv.h"
 
@@ -294,6 +295,13 @@ static void ws_message(void *ud, const uint8_t *p, size_t n)
 static void ws_closed(void *ud, uint16_t code)
 {
         char why[64];
+
+        if (code == TUNNEL_LIMIT_WS_CODE) {
+                /* Only after our batch authenticated: a full table at the
+                 * exit, before or after the proof, never a wrong key. */
+                link_fail(ud, LINK_LIMIT, "the exit said: " TUNNEL_LIMIT_REASON);
+                return;
+        }
         snprintf(why, sizeof(why), "it closed the WebSocket (code %u)", code);
         down(ud, why);
 }
