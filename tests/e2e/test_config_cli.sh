@@ -59,12 +59,12 @@ expect_out '^urelay client: bad.json:4:3: unknown key "windw" \(did you mean "wi
 # Bad values, from the file and from flags: 78 with the position or flag.
 printf '{\n  "window": 5\n}\n' >range.json
 run 78 "$URELAY" client -c range.json -k c.key -e ws://h --check
-expect_out 'range.json:2:13: key "window": 5 is out of range \(allowed 16384..67108864\)'
+expect_out 'range.json:2:13: key "window": 5 is out of range \(allowed 65536..67108864\)'
 printf '{"window": 5,}' >syntax.json
 run 78 "$URELAY" client -c syntax.json --check
 expect_out 'syntax.json:1:14: JSON syntax error'
 run 78 "$URELAY" client -c client.json --check --window 5
-expect_out '^urelay client: --window: 5 is out of range \(allowed 16384..67108864\)$'
+expect_out '^urelay client: --window: 5 is out of range \(allowed 65536..67108864\)$'
 run 78 "$URELAY" client -c client.json --check --cipher rot13
 expect_out 'is not one of: aes-256-gcm, chacha20-poly1305'
 run 78 "$URELAY" client -c missing.json --check
