@@ -184,6 +184,22 @@ static void kick(struct mux *m)
                 m->ops->on_pending(m->ud);
 }
 
+bool mux_has_pending(const struct mux *m)
+{
+        return m->ctl_head < m->ctl_n || m->list[L_CTL].head || m->list[L_DAT].head;
+}
+
+/* Work left the lists without a build (a session ended, an OPEN no longer
+ * needed): once nothing is pending, the owner is told again about the next
+ * frame. Otherwise a kick swallowed by a stale flag leaves those frames
+ * waiting for whatever builds next: on a POST link with nothing in
+ * flight, the heartbeat (issue 13, defect 1; tests/sim found it). */
+static void settle(struct mux *m)
+{
+        if (m->signaled && !m->building && !mux_has_pending(m))
+                m->signaled = false;
+}
+
 static bool has_data(const struct msess *s)
 {
         return stream_tx_sendable(&s->tx) > 0;
@@ -224,6 +240,8 @@ static void sched(struct msess *s)
         }
         if (c || d)
                 kick(m);
+        else
+                settle(m);
 }
 
 /* An ACK that must go in the next batch (window, FIN, open, rewind). */
@@ -370,6 +388,7 @@ static void sess_kill(struct mux *m, struct msess *s, uint8_t kind, uint8_t reas
         tomb_add(m, s->sid, kind, reason, s->rx.fin_off);
         s->dead = true;
         m->st.sessions_open--;
+        settle(m);
         if (m->depth) {
                 s->hnext = m->dead;
                 m->dead = s;
@@ -823,11 +842,6 @@ int mux_build(struct mux *m, uint8_t *out, size_t cap, size_t *len)
         m->signaled = false;
         *len = used;
         return 0;
-}
-
-bool mux_has_pending(const struct mux *m)
-{
-        return m->ctl_head < m->ctl_n || m->list[L_CTL].head || m->list[L_DAT].head;
 }
 
 /* ---- owner API ---- */

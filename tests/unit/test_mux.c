@@ -769,6 +769,34 @@ Test(mux, interactive_bytes_go_in_the_first_batch)
         h_fini();
 }
 
+/* The owner was told, could not build yet (its one request was out), and
+ * the pending frames went away without a build (the exit reset that
+ * session). The next session's frames must be told again: tests/sim seed
+ * 2812 (--faults off) stalled a POST client until its heartbeat here. */
+Test(mux, pending_told_again_after_the_pending_work_vanished)
+{
+        static uint8_t region[REGION];
+        size_t len, acc;
+
+        h_init();
+        flush(&H.cli);
+        H.cli.pending_calls = 0;
+        struct conn *a = h_open();
+        cr_assert_eq(mux_write(a->s, "abc", 3, &acc), 0);
+        cr_assert_eq(H.cli.pending_calls, 1);
+        /* No build: the owner's request slot is busy. Then the session
+         * ends before anything left. */
+        mux_reset(a->s, FRAME_RST_GENERAL);
+        a->s = NULL;
+        cr_assert(!mux_has_pending(H.cli.m));
+        struct conn *b = h_open();
+        cr_assert_eq(mux_write(b->s, "def", 3, &acc), 0);
+        cr_assert_eq(H.cli.pending_calls, 2, "the new session's frames were not announced");
+        cr_assert_eq(mux_build(H.cli.m, region, sizeof(region), &len), 0);
+        cr_assert_gt(len, 0);
+        h_fini();
+}
+
 /* With delayed ACKs everything still arrives, clean and under faults. */
 Test(mux, delayed_acks_bulk_and_faults)
 {
