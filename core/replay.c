@@ -7,6 +7,8 @@
 #include "core/replay.h"
 
 #include <stddef.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 static size_t block_of(uint64_t seq)
@@ -77,4 +79,60 @@ const char *replay_strerror(int err)
                 return "batch time more than 30 s from our clock";
         }
         return "unknown error";
+}
+
+/* ---- memos of gone windows ---- */
+
+int replay_memo_init(struct replay_memo *m, size_t cap)
+{
+        memset(m, 0, sizeof(*m));
+        m->v = calloc(cap, sizeof(*m->v));
+        if (!m->v)
+                return -ENOMEM;
+        m->cap = cap;
+        return 0;
+}
+
+void replay_memo_free(struct replay_memo *m)
+{
+        free(m->v);
+        memset(m, 0, sizeof(*m));
+}
+
+void replay_memo_add(struct replay_memo *m, uint32_t key, uint64_t sender, const struct replay *r,
+                     uint64_t now_ms)
+{
+        if (!r->any || !m->cap)
+                return; /* it saw nothing: nothing to refuse later */
+        struct replay_gone *g = &m->v[m->next];
+        if (g->used && g->until_ms > now_ms)
+                m->overwritten++;
+        g->sender = sender;
+        g->key = key;
+        g->top = r->top;
+        g->until_ms = now_ms + 2ull * REPLAY_SKEW_MS;
+        g->used = 1;
+        m->next = (m->next + 1) % m->cap;
+}
+
+bool replay_memo_restore(const struct replay_memo *m, uint32_t key, uint64_t sender,
+                         uint64_t now_ms, struct replay *r)
+{
+        const struct replay_gone *best = NULL;
+
+        replay_init(r);
+        for (size_t i = 0; i < m->cap; i++) {
+                const struct replay_gone *g = &m->v[i];
+                if (g->used && g->key == key && g->sender == sender && g->until_ms > now_ms &&
+                    (!best || g->top > best->top))
+                        best = g;
+        }
+        if (!best)
+                return false;
+        /* Everything up to the top counts as seen: below it the window
+         * refuses (REPLAY_ETOOOLD), within it the bits say "seen". */
+        r->top = best->top;
+        r->any = 1;
+        memset(r->bits, 0xff, sizeof(r->bits));
+        return true;
 }

@@ -14,6 +14,8 @@
 #ifndef URELAY_CORE_REPLAY_H
 #define URELAY_CORE_REPLAY_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Sequences top - REPLAY_WINDOW + 1 .. top are remembered; older ones are
@@ -60,6 +62,41 @@ int replay_check_time(uint64_t time_ms, uint64_t now_ms);
  * would let a forger push real batches out of it. Committing a sequence
  * that is already recorded or below the window changes nothing. */
 void replay_commit(struct replay *r, uint64_t seq);
+
+/* What the windows of senders that are gone knew (defect 5 of issue 13):
+ * the exit frees a client instance after its grace, or to make room, but a
+ * batch of that instance stays acceptable by time for up to REPLAY_SKEW_MS
+ * after it was sent. So each freed window leaves a memo, its top sequence,
+ * kept until every batch it could have seen is refused by time anyway
+ * (2 x REPLAY_SKEW_MS after the free: a batch accepted then was at most
+ * REPLAY_SKEW_MS ahead of our clock). A new window for the same sender
+ * starts with everything up to that top already seen. The table is a ring
+ * of <cap> memos: past that many frees in a minute, the oldest goes. */
+struct replay_gone {
+        uint64_t sender; /* instance id */
+        uint64_t top;
+        uint64_t until_ms;
+        uint32_t key; /* the sender's key (exit key index) */
+        uint32_t used;
+};
+
+struct replay_memo {
+        struct replay_gone *v;
+        size_t cap, next;
+        uint64_t overwritten; /* memos dropped before their time */
+};
+
+/* Returns 0 or -ENOMEM. */
+int replay_memo_init(struct replay_memo *m, size_t cap);
+void replay_memo_free(struct replay_memo *m);
+/* Window <r> of (<key>, <sender>) is being freed at <now_ms>. */
+void replay_memo_add(struct replay_memo *m, uint32_t key, uint64_t sender, const struct replay *r,
+                     uint64_t now_ms);
+/* Sets up <r> for a new window of (<key>, <sender>): empty, or with every
+ * sequence up to a gone window's top already seen. Returns true when a memo
+ * applied. */
+bool replay_memo_restore(const struct replay_memo *m, uint32_t key, uint64_t sender,
+                         uint64_t now_ms, struct replay *r);
 
 /* A static string for a REPLAY_E* code (or 0). */
 const char *replay_strerror(int err);

@@ -101,7 +101,7 @@ int tunnel_deliver(struct tunnel *t, const struct batch_meta *meta, const uint8_
 
         if (ret == REPLAY_EDUP) {
                 t->stats.replays++;
-                return 0;
+                return TUNNEL_DUP;
         }
         if (ret < 0) {
                 t->stats.bad_batches++;

@@ -64,7 +64,10 @@ int tunnel_empty_batch(struct tunnel *t, const uint8_t **msg, size_t *len);
  * transport connection. */
 int tunnel_receive(struct tunnel *t, const uint8_t *in, size_t len, uint64_t now_ms);
 /* Exit side: the batch was opened with the key it names; replay-check it
- * and feed the frames. Same returns as tunnel_receive. */
+ * and feed the frames. Returns 0, TUNNEL_DUP for a batch seen before
+ * (dropped: nothing was done, and the transport it came on earns nothing
+ * by it), or a negative error as tunnel_receive. */
+#define TUNNEL_DUP 1
 int tunnel_deliver(struct tunnel *t, const struct batch_meta *meta, const uint8_t *frames,
                    size_t len, uint64_t now_ms);
 

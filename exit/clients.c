@@ -37,6 +37,11 @@ static void client_free(struct client *cl)
 {
         struct server *srv = cl->srv;
 
+        /* Its batches stay acceptable by time for a while: a replay of one
+         * must not find an empty window in a new instance (issue 13,
+         * defect 5). */
+        replay_memo_add(&srv->gone, (uint32_t)cl->key, cl->instance, &cl->tun.replay,
+                        tunnel_wall_ms());
         for (struct client **p = &srv->clients; *p; p = &(*p)->next) {
                 if (*p == cl) {
                         *p = cl->next;
@@ -494,18 +499,32 @@ int clients_deliver(struct server *srv, struct hconn *h, const uint8_t *p, size_
                  * first batch replayed must not take one of the key's
                  * instance slots (BRIEF §3). The window's other checks
                  * need an instance; tunnel_deliver runs them below. */
-                ret = replay_check_time(meta.time_ms, now);
+                struct replay window;
+                bool known =
+                    replay_memo_restore(&srv->gone, (uint32_t)k, meta.instance_id, now, &window);
+                ret = replay_check(&window, meta.seq, meta.time_ms, now);
                 if (ret < 0) {
+                        /* Stale, or a batch of an instance freed lately
+                         * (its window lives on as a memo): nothing to do. */
                         srv->st.refused_batches++;
-                        log_debug("refused a batch of a new instance: %s", replay_strerror(ret));
-                        return -EACCES;
+                        log_debug("refused a batch of a new instance%s: %s",
+                                  known ? " (seen before it was freed)" : "", replay_strerror(ret));
+                        return ret == REPLAY_EDUP || ret == REPLAY_ETOOOLD ? -EALREADY : -EACCES;
                 }
                 ret = client_new(srv, k, meta.instance_id, meta.alg, &cl);
                 if (ret < 0)
                         return ret;
+                cl->tun.replay = window;
                 fresh = true;
         }
         ret = tunnel_deliver(&cl->tun, &meta, frames, frames_len, now);
+        if (ret == TUNNEL_DUP) {
+                /* A replay, or a forwarder's retry: acted on once already.
+                 * The transport it came on earns nothing by it: no
+                 * downstream, no held POST (issue 13, defect 3). */
+                srv->st.replayed_batches++;
+                return -EALREADY;
+        }
         if (ret < 0) {
                 srv->st.refused_batches++;
                 log_info("client %s/%016llx: batch refused (%d)", srv->keys[k].id,

@@ -373,7 +373,8 @@ int exit_server_open(struct server **out, struct reactor *r, const struct config
         srv->keys = calloc(nkeys, sizeof(*srv->keys));
         srv->scratch = malloc(BATCH_MAX);
         srv->text = malloc(post_tunnel_max_body());
-        if (!srv->keys || !srv->scratch || !srv->text)
+        if (!srv->keys || !srv->scratch || !srv->text ||
+            replay_memo_init(&srv->gone, GONE_MEMOS) < 0)
                 return URELAY_EXIT_RUNTIME;
         for (size_t i = 0; i < nkeys; i++) {
                 if (aead_keys_derive(&srv->keys[i].keys, keys[i]) < 0 ||
@@ -431,6 +432,7 @@ void exit_server_close(struct server *srv)
         free(srv->keys);
         free(srv->scratch);
         free(srv->text);
+        replay_memo_free(&srv->gone);
         free(srv);
 }
 

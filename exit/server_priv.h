@@ -30,7 +30,10 @@
 
 #define HEADER_DEADLINE_MS 10000
 #define KEEPALIVE_IDLE_MS  60000 /* between requests on a keep-alive connection */
-#define MAX_POLLS          16    /* held POSTs per client; the oldest is answered beyond */
+/* Replay windows of freed instances remembered (core/replay.h): the frees
+ * of about a minute, 32 bytes each. */
+#define GONE_MEMOS 4096
+#define MAX_POLLS  16 /* held POSTs per client; the oldest is answered beyond */
 
 struct exit_key {
         struct aead_keys keys;
@@ -43,8 +46,9 @@ struct exit_key {
 };
 
 struct server_stats {
-        uint64_t refused_batches; /* did not authenticate, or refused by the replay window */
-        uint64_t decoys;          /* 404s for unknown paths and unauthenticated requests */
+        uint64_t refused_batches;  /* did not authenticate, or refused by the replay window */
+        uint64_t replayed_batches; /* authentic, but seen before: dropped, the link earns nothing */
+        uint64_t decoys;           /* 404s for unknown paths and unauthenticated requests */
         uint64_t posts, polls_answered_empty, too_large;
         uint64_t instances_evicted; /* idle instances that gave way to a new one */
         uint64_t instances_refused; /* new instances refused: "instance limit reached" */
@@ -61,6 +65,7 @@ struct server {
         struct dialer *dialer;
         struct egress_policy egress;
         struct client *clients;
+        struct replay_memo gone; /* replay windows of freed instances */
         struct sigwatch sig;
         int stopping;
         uint8_t *scratch; /* batches are opened here */
@@ -128,8 +133,11 @@ void hconn_next_request(struct hconn *h, const uint8_t *rest, size_t n);
  * transport than h->cl is refused. Returns 0 with the client in *out;
  * -EUSERS when the batch authenticated but its key has max_instances
  * instances, all with open sessions (the caller answers "instance limit
- * reached"); another negative errno when the batch is refused (the caller
- * answers as to a stranger). A refused batch makes no instance. */
+ * reached"); -EALREADY for a batch seen before (a replay, or a forwarder's
+ * retry: nothing was done, and the transport it came on must not become
+ * the client's: no downstream, no held POST); another negative errno when
+ * the batch is refused (the caller answers as to a stranger). A refused
+ * batch makes no instance. */
 int clients_deliver(struct server *srv, struct hconn *h, const uint8_t *p, size_t n,
                     struct client **out);
 /* Sends what the client's mux has, over its WebSocket or in answer to its

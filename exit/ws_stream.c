@@ -59,7 +59,11 @@ static void on_batch(void *ud, const uint8_t *p, size_t n)
                 h->limited = true;
                 return;
         }
+        if (ret == -EALREADY && h->cl)
+                return; /* a duplicate on the client's own tunnel: ignored */
         if (ret < 0) {
+                /* A replay on a new WebSocket never takes the client's
+                 * downstream: the connection goes, as for a stranger. */
                 hconn_abort(h);
                 return;
         }
