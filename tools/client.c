@@ -396,6 +396,7 @@ void client_link_proven(struct crt *rt, struct endpoint *ep)
         if (rt->limited)
                 log_info("exit: room for this instance again");
         rt->limited = false;
+        rt->suspects = 0;
         rt->backoff_ms = 0;
         rt->proven = true;
         if (!rt->listener) {
@@ -438,7 +439,16 @@ static bool judge(struct crt *rt, struct endpoint *ep, enum link_verdict v, cons
                 log_warn("exit: instance limit reached for this key; retrying with backoff");
                 rt->limited = true;
         }
-        if (v == LINK_REFUSED && !rt->proven) {
+        if (v == LINK_SUSPECT && !rt->proven && ++rt->suspects < SUSPECTS_FATAL) {
+                /* A wrong key looks like this, and so does an exit that
+                 * restarted under our first batch: ask again before
+                 * saying which (tests/sim found a client ended with code 2
+                 * by an exit restart during its start). */
+                log_warn("%s; trying again (%u of %u) before taking it for a wrong key", why,
+                         rt->suspects, SUSPECTS_FATAL);
+                v = LINK_NET;
+        }
+        if ((v == LINK_REFUSED || v == LINK_SUSPECT) && !rt->proven) {
                 /* Before the client ever worked, an answer that is not an
                  * exit taking our key is a configuration to fix. */
                 client_fatal(rt, URELAY_EXIT_REJECTED, why);

@@ -34,7 +34,12 @@ enum link_verdict {
         LINK_LIMIT,   /* the exit took our key, but has no room for this instance
                        * now ("instance limit reached"): retried with backoff,
                        * never fatal, not the endpoint's failure */
+        LINK_SUSPECT, /* cut right after our first batch: a wrong key, or an exit
+                       * that restarted then. Before the first proof, fatal (as
+                       * LINK_REFUSED) only the SUSPECTS_FATAL-th time in a row */
 };
+
+#define SUSPECTS_FATAL 3
 
 struct crt;
 struct post;
@@ -70,7 +75,8 @@ struct crt {
         size_t batch_frames;
         bool proven; /* some endpoint has answered an authenticated batch */
         bool ready_printed;
-        bool limited; /* the exit said "instance limit reached" (logged once) */
+        bool limited;      /* the exit said "instance limit reached" (logged once) */
+        unsigned suspects; /* LINK_SUSPECT verdicts in a row before the first proof */
         uint64_t backoff_ms;
         uint64_t down_since;  /* ms; 0 while a link works */
         uint64_t link_serial; /* the endpoint of the last WebSocket link up */

@@ -147,7 +147,7 @@ static void fail_unproven(struct wslink *l, const char *why)
                          "%s accepted the WebSocket but refused our first batch (%s): the exit "
                          "does not accept this key (check the key file)",
                          l->ep->name, why);
-                link_fail(l, LINK_REFUSED, msg);
+                link_fail(l, LINK_SUSPECT, msg);
         } else {
                 /* Cut during the handshake: the path, not a verdict. */
                 link_fail(l, LINK_NET, why);
