@@ -156,6 +156,18 @@ static uint8_t reason_of(int err)
 }
 
 /* Drops whatever the dial holds open, except a delivered-to-be fd. */
+/* A dial given up (cancelled, timed out) whose socket may have connected:
+ * the target sees a reset, never a clean end of an empty stream, since the
+ * client's side ended abnormally (BRIEF §7 I2; tests/sim found targets
+ * getting a FIN when an app aborted during its dial). */
+static void abort_fd(int fd)
+{
+        struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        close(fd);
+}
+
 static void release(struct dial *dl)
 {
         if (dl->q) {
@@ -167,7 +179,7 @@ static void release(struct dial *dl)
                 dl->poll = NULL;
         }
         if (dl->fd >= 0) {
-                close(dl->fd);
+                abort_fd(dl->fd);
                 dl->fd = -1;
         }
 }
@@ -540,7 +552,7 @@ void dialer_cancel(struct dial *h)
         h->d->stats.cancelled++;
         release(h);
         if (h->res.fd >= 0)
-                close(h->res.fd); /* connected but not delivered yet */
+                abort_fd(h->res.fd); /* connected but not delivered yet */
         unlink_free(h);
 }
 
