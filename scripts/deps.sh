@@ -16,7 +16,7 @@ CACHE=${URELAY_DEPS_DIR:-/var/cache/urelay-deps}
 PKGS=(build-essential cmake pkg-config liburing-dev libwslay-dev libcriterion-dev
       libjansson-dev libc-ares-dev libhttp-parser-dev clang clang-format
       libclang-rt-14-dev autoconf automake libtool dpkg-dev ca-certificates
-      libwolfssl-dev)
+      libwolfssl-dev iperf3 proxychains4)
 
 log() { printf 'deps: %s\n' "$*" >&2; }
 
