@@ -69,6 +69,8 @@ static int frame_check(const struct frame *f)
                         return FRAME_ESID;
                 break;
         case FRAME_PING:
+        case FRAME_CHALLENGE:
+        case FRAME_PROOF:
                 break;
         default:
                 return FRAME_ETYPE;
@@ -97,6 +99,10 @@ static int frame_check(const struct frame *f)
         case FRAME_PING:
                 if (f->ping.flags != 0 && f->ping.flags != FRAME_PING_PONG &&
                     f->ping.flags != FRAME_PING_REWIND)
+                        return FRAME_EFLAGS;
+                break;
+        case FRAME_CHALLENGE:
+                if (f->chal.flags & ~FRAME_CHAL_FLAGS)
                         return FRAME_EFLAGS;
                 break;
         }
@@ -157,6 +163,20 @@ int frame_decode(const uint8_t *p, size_t len, struct frame *f, size_t *used)
                 f->ping.flags = p[1];
                 f->ping.token = get_be64(p + 2);
                 *used = FRAME_PING_LEN;
+                return frame_check(f);
+        }
+        if (f->type == FRAME_CHALLENGE || f->type == FRAME_PROOF) {
+                size_t n = f->type == FRAME_CHALLENGE ? FRAME_CHAL_LEN : FRAME_PROOF_LEN;
+                if (len < n)
+                        return FRAME_ETRUNC;
+                if (f->type == FRAME_CHALLENGE) {
+                        f->chal.flags = p[1];
+                        memcpy(f->chal.cookie, p + 2, FRAME_COOKIE_LEN);
+                        f->chal.heard = get_be64(p + 2 + FRAME_COOKIE_LEN);
+                } else {
+                        memcpy(f->chal.cookie, p + 1, FRAME_COOKIE_LEN);
+                }
+                *used = n;
                 return frame_check(f);
         }
         if (f->type < FRAME_OPEN || f->type > FRAME_PING)
@@ -249,6 +269,12 @@ static int encoded_len(const struct frame *f, size_t *len)
         case FRAME_ACK:
                 *len = FRAME_ACK_LEN;
                 return 0;
+        case FRAME_CHALLENGE:
+                *len = FRAME_CHAL_LEN;
+                return 0;
+        case FRAME_PROOF:
+                *len = FRAME_PROOF_LEN;
+                return 0;
         default: /* FRAME_PING */
                 *len = FRAME_PING_LEN;
                 return 0;
@@ -284,6 +310,16 @@ int frame_encode(const struct frame *f, uint8_t *out, size_t cap, size_t *used)
         if (f->type == FRAME_PING) {
                 out[1] = f->ping.flags;
                 put_be64(out + 2, f->ping.token);
+                goto done;
+        }
+        if (f->type == FRAME_CHALLENGE || f->type == FRAME_PROOF) {
+                if (f->type == FRAME_CHALLENGE) {
+                        out[1] = f->chal.flags;
+                        memcpy(out + 2, f->chal.cookie, FRAME_COOKIE_LEN);
+                        put_be64(out + 2 + FRAME_COOKIE_LEN, f->chal.heard);
+                } else {
+                        memcpy(out + 1, f->chal.cookie, FRAME_COOKIE_LEN);
+                }
                 goto done;
         }
         put_be32(out + 1, f->sid);
@@ -407,6 +443,10 @@ const char *frame_type_name(uint8_t type)
                 return "ACK";
         case FRAME_PING:
                 return "PING";
+        case FRAME_CHALLENGE:
+                return "CHALLENGE";
+        case FRAME_PROOF:
+                return "PROOF";
         }
         return "?";
 }

@@ -22,6 +22,8 @@ enum frame_type {
         FRAME_RST = 4,
         FRAME_ACK = 5, /* ACK/WINDOW */
         FRAME_PING = 6,
+        FRAME_CHALLENGE = 7, /* exit -> client: a cookie to prove freshness with */
+        FRAME_PROOF = 8,     /* client -> exit: the latest cookie, first in a batch */
 };
 
 /* Target address types, as in SOCKS5 (RFC 1928). */
@@ -58,16 +60,27 @@ enum frame_rst_reason {
 #define FRAME_PING_PONG   0x01u
 #define FRAME_PING_REWIND 0x02u
 
+/* CHALLENGE flags (docs/protocol.md §3.6). KNOWN: the exit has this client
+ * instance (without it, every session the exit heard of is gone). REFUSED:
+ * the batch it answers was not acted on: send its frames again with the
+ * cookie as PROOF. Neither: a fresh cookie for the next batches. */
+#define FRAME_CHAL_KNOWN   0x01u
+#define FRAME_CHAL_REFUSED 0x02u
+#define FRAME_CHAL_FLAGS   (FRAME_CHAL_KNOWN | FRAME_CHAL_REFUSED)
+#define FRAME_COOKIE_LEN   16
+
 /* Limits. */
-#define FRAME_MAX_DATA 65536u /* DATA payload, bytes */
-#define FRAME_MAX_INIT 65535u /* OPEN initial data (u16 length) */
-#define FRAME_MAX_NAME 255u   /* domain name */
-#define FRAME_OPEN_HDR 8      /* type, sid, atyp, then address; + port u16 + init len u16 */
-#define FRAME_DATA_HDR 17     /* type, sid, offset u64, len u32 */
-#define FRAME_FIN_LEN  13     /* type, sid, final offset u64 */
-#define FRAME_RST_LEN  6      /* type, sid, reason */
-#define FRAME_ACK_LEN  18     /* type, sid, flags, acked u64, window u32 */
-#define FRAME_PING_LEN 10     /* type, flags, token u64 */
+#define FRAME_MAX_DATA  65536u /* DATA payload, bytes */
+#define FRAME_MAX_INIT  65535u /* OPEN initial data (u16 length) */
+#define FRAME_MAX_NAME  255u   /* domain name */
+#define FRAME_OPEN_HDR  8      /* type, sid, atyp, then address; + port u16 + init len u16 */
+#define FRAME_DATA_HDR  17     /* type, sid, offset u64, len u32 */
+#define FRAME_FIN_LEN   13     /* type, sid, final offset u64 */
+#define FRAME_RST_LEN   6      /* type, sid, reason */
+#define FRAME_ACK_LEN   18     /* type, sid, flags, acked u64, window u32 */
+#define FRAME_PING_LEN  10     /* type, flags, token u64 */
+#define FRAME_CHAL_LEN  26     /* type, flags, cookie, heard u64 */
+#define FRAME_PROOF_LEN 17     /* type, cookie */
 /* Largest frame: OPEN with a 255-byte name and 65535 bytes of initial data. */
 #define FRAME_MAX_LEN (1 + 4 + 1 + 1 + FRAME_MAX_NAME + 2 + 2 + FRAME_MAX_INIT)
 
@@ -127,6 +140,14 @@ struct frame {
                         uint8_t flags; /* 0 ping, FRAME_PING_PONG pong, FRAME_PING_REWIND */
                         uint64_t token;
                 } ping;
+                struct {
+                        uint8_t flags; /* FRAME_CHAL_* (CHALLENGE only) */
+                        uint8_t cookie[FRAME_COOKIE_LEN];
+                        /* CHALLENGE without KNOWN: batches with a lower
+                         * sequence may have reached the lost instance (0:
+                         * none did, UINT64_MAX: any may have) */
+                        uint64_t heard;
+                } chal; /* CHALLENGE and PROOF */
         };
 };
 

@@ -51,6 +51,7 @@ struct msess {
         uint64_t ack_limit; /* consumed + W as of our last ACK */
         uint32_t sid;
         uint32_t open_gen; /* build generation that carried our last OPEN */
+        uint64_t open_seq; /* client: sequence of the batch that first carried it */
         bool in[3];
         bool opened;    /* client: the exit answered; exit: accepted */
         bool open_sent; /* client: an OPEN went out since the last rewind */
@@ -80,6 +81,9 @@ struct mux {
         int depth;          /* callbacks on the stack: frees wait */
         struct msess *dead; /* killed while depth > 0 */
         bool signaled;      /* on_pending called since the last build */
+        bool has_proof;     /* client: batches start with PROOF(proof) */
+        uint64_t batch_seq; /* client: of the batch being built (mux_set_batch_seq) */
+        uint8_t proof[FRAME_COOKIE_LEN];
         bool building;
         struct mux_stats st;
         unsigned tomb_next;
@@ -618,6 +622,13 @@ static void dispatch(struct mux *m, const struct frame *f)
                 on_open_frame(m, f);
                 return;
         }
+        if (f->type == FRAME_PROOF)
+                return; /* the exit's owner checked it before the region came here */
+        if (f->type == FRAME_CHALLENGE) {
+                if (m->ops->on_challenge)
+                        m->ops->on_challenge(m->ud, f);
+                return;
+        }
         s = sess_find(m, f->sid);
         if (!s) {
                 on_stray(m, f);
@@ -649,7 +660,11 @@ int mux_input(struct mux *m, const uint8_t *frames, size_t len)
         /* Pass 1: the whole region, before anything is acted on. */
         frame_iter_init(&it, frames, len);
         while ((rc = frame_next(&it, &f)) == 1) {
-                if (f.type == FRAME_OPEN && m->role == MUX_CLIENT) {
+                if ((f.type == FRAME_OPEN || f.type == FRAME_PROOF) && m->role == MUX_CLIENT) {
+                        rc = MUX_EROLE;
+                        break;
+                }
+                if (f.type == FRAME_CHALLENGE && m->role == MUX_EXIT) {
                         rc = MUX_EROLE;
                         break;
                 }
@@ -695,6 +710,8 @@ static void put(struct mux *m, const struct frame *f, uint8_t *out, size_t cap, 
 
 static void sent_open(struct mux *m, struct msess *s)
 {
+        if (!s->open_ever)
+                s->open_seq = m->batch_seq;
         s->open_gen = m->gen;
         s->open_sent = s->open_ever = true;
 }
@@ -808,6 +825,12 @@ int mux_build(struct mux *m, uint8_t *out, size_t cap, size_t *len)
         m->building = true;
         if (++m->gen == 0)
                 m->gen = 1;
+        if (m->has_proof) {
+                struct frame pf = {.type = FRAME_PROOF};
+                memcpy(pf.chal.cookie, m->proof, FRAME_COOKIE_LEN);
+                put(m, &pf, out, cap, &used);
+        }
+        size_t proof_len = used;
         while (m->ctl_head < m->ctl_n) {
                 const struct frame *f = &m->ctl[m->ctl_head];
                 if (used + frame_encoded_len(f) > cap)
@@ -840,8 +863,67 @@ int mux_build(struct mux *m, uint8_t *out, size_t cap, size_t *len)
         }
         m->building = false;
         m->signaled = false;
-        *len = used;
+        *len = used > proof_len ? used : 0; /* a PROOF alone is no batch */
         return 0;
+}
+
+int mux_build_proof(struct mux *m, uint8_t *out, size_t cap, size_t *len)
+{
+        struct frame pf = {.type = FRAME_PROOF};
+
+        *len = 0;
+        if (!m->has_proof)
+                return 0;
+        memcpy(pf.chal.cookie, m->proof, FRAME_COOKIE_LEN);
+        return frame_encode(&pf, out, cap, len);
+}
+
+void mux_set_proof(struct mux *m, const uint8_t *cookie)
+{
+        memcpy(m->proof, cookie, FRAME_COOKIE_LEN);
+        m->has_proof = true;
+}
+
+int mux_queue_frame(struct mux *m, const struct frame *f)
+{
+        return ctl_push(m, f, false);
+}
+
+void mux_set_batch_seq(struct mux *m, uint64_t seq)
+{
+        m->batch_seq = seq;
+}
+
+unsigned mux_reset_heard(struct mux *m, uint64_t heard, uint8_t reason)
+{
+        size_t cap = m->count, k = 0;
+        uint32_t *sids;
+        unsigned n = 0;
+
+        if (m->role != MUX_CLIENT || !cap)
+                return 0;
+        /* Sids first: a callback may end other sessions. */
+        sids = malloc(cap * sizeof(*sids));
+        if (!sids)
+                return 0;
+        for (size_t i = 0; i < ((size_t)1 << m->tab_bits); i++)
+                for (struct msess *s = m->tab[i]; s && k < cap; s = s->hnext)
+                        if (s->open_ever && s->open_seq < heard)
+                                sids[k++] = s->sid;
+        m->depth++;
+        for (size_t i = 0; i < k; i++) {
+                struct msess *s = sess_find(m, sids[i]);
+                if (!s || s->dead)
+                        continue;
+                sess_kill(m, s, TOMB_RESET_PEER, reason);
+                m->ops->on_reset(m->ud, s, reason);
+                m->ops->on_closed(m->ud, s);
+                n++;
+        }
+        if (--m->depth == 0)
+                reap(m);
+        free(sids);
+        return n;
 }
 
 /* ---- owner API ---- */

@@ -38,9 +38,9 @@
  *   protocol-error: a bad peer costs one session.
  *
  * Callbacks run inside mux_input() and mux_accept() (and on_pending inside
- * any call that queues frames). In a callback the owner may call mux_write,
- * mux_shutdown, mux_consumed, mux_reset/mux_reject, mux_accept, mux_set_ud on
- * any session, but not mux_input, mux_build, mux_rewind or mux_free.
+ * any call that queues frames). In a callback the owner may call
+ * mux_write, mux_shutdown, mux_consumed, mux_reset/mux_reject, mux_accept, mux_set_ud on any
+ * session, but not mux_input, mux_build, mux_rewind or mux_free.
  */
 #ifndef URELAY_CORE_MUX_H
 #define URELAY_CORE_MUX_H
@@ -112,6 +112,11 @@ struct mux_ops {
          * Call mux_flush_acks() within a few milliseconds. NULL: every ACK
          * goes at once. Called again after each flush. */
         void (*on_ack_later)(void *ud);
+        /* Client, optional: the exit sent a CHALLENGE (FRAME_CHAL_* flags
+         * and its cookie). The owner calls mux_set_proof() with the cookie,
+         * and after mux_input() returns: mux_reset_heard() without KNOWN,
+         * mux_rewind() with REFUSED. NULL: CHALLENGE frames are ignored. */
+        void (*on_challenge)(void *ud, const struct frame *f);
 };
 
 /* How long an owner lets a lazy ACK wait (on_ack_later). */
@@ -204,6 +209,25 @@ int mux_recover(struct mux *m, uint64_t token);
 bool mux_has_pending(const struct mux *m);
 /* Sends the ACKs on_ack_later let wait (on_pending follows). */
 void mux_flush_acks(struct mux *m);
+/* Client: every batch built from now on starts with PROOF(<cookie>)
+ * (FRAME_COOKIE_LEN bytes), the exit's latest (docs/protocol.md §3.6). */
+void mux_set_proof(struct mux *m, const uint8_t *cookie);
+/* Client: writes just the PROOF frame (for a batch with nothing else, such
+ * as a long poll); *len is 0 when no cookie is set. Returns 0 or -ENOSPC. */
+int mux_build_proof(struct mux *m, uint8_t *out, size_t cap, size_t *len);
+/* Exit: queues a sessionless frame (a CHALLENGE) for the next batch.
+ * Returns 0 or -ENOMEM. */
+int mux_queue_frame(struct mux *m, const struct frame *f);
+/* Client: the sequence number of the batch the next mux_build() fills (the
+ * tunnel's), so that a session knows which batch first carried its OPEN. */
+void mux_set_batch_seq(struct mux *m, uint64_t seq);
+/* Client: the exit lost this client instance (restarted, or forgot it):
+ * every session whose OPEN first left in a batch with sequence < <heard>
+ * (it may have been dialled there) ends with on_reset(<reason>) and
+ * on_closed, without frames; the others open afresh. Not from a callback.
+ * Returns how many ended. */
+unsigned mux_reset_heard(struct mux *m, uint64_t heard, uint8_t reason);
+
 /* Queues a PING with <token>. Returns 0 or -ENOMEM. */
 int mux_ping(struct mux *m, uint64_t token);
 void mux_get_stats(const struct mux *m, struct mux_stats *st);

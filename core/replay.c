@@ -100,38 +100,50 @@ void replay_memo_free(struct replay_memo *m)
 }
 
 void replay_memo_add(struct replay_memo *m, uint32_t key, uint64_t sender, const struct replay *r,
-                     uint64_t now_ms)
+                     uint64_t tag, uint64_t now_ms)
 {
-        if (!r->any || !m->cap)
-                return; /* it saw nothing: nothing to refuse later */
+        if (!m->cap)
+                return;
         struct replay_gone *g = &m->v[m->next];
         if (g->used && g->until_ms > now_ms)
                 m->overwritten++;
         g->sender = sender;
         g->key = key;
-        g->top = r->top;
-        g->until_ms = now_ms + 2ull * REPLAY_SKEW_MS;
+        g->top = r->any ? r->top : 0;
+        g->tag = tag;
+        g->until_ms = now_ms + REPLAY_MEMO_MS;
         g->used = 1;
         m->next = (m->next + 1) % m->cap;
 }
 
 bool replay_memo_restore(const struct replay_memo *m, uint32_t key, uint64_t sender,
-                         uint64_t now_ms, struct replay *r)
+                         uint64_t now_ms, struct replay *r, uint64_t *tag)
 {
         const struct replay_gone *best = NULL;
+        uint64_t top = 0;
+        struct replay unused;
 
+        if (!r)
+                r = &unused;
         replay_init(r);
+        *tag = 0;
         for (size_t i = 0; i < m->cap; i++) {
                 const struct replay_gone *g = &m->v[i];
-                if (g->used && g->key == key && g->sender == sender && g->until_ms > now_ms &&
-                    (!best || g->top > best->top))
-                        best = g;
+                if (!g->used || g->key != key || g->sender != sender || g->until_ms <= now_ms)
+                        continue;
+                if (g->top > top)
+                        top = g->top;
+                if (!best || g->until_ms >= best->until_ms)
+                        best = g; /* the latest free has the word */
         }
         if (!best)
                 return false;
+        *tag = best->tag;
+        if (!top)
+                return true; /* it had seen nothing */
         /* Everything up to the top counts as seen: below it the window
          * refuses (REPLAY_ETOOOLD), within it the bits say "seen". */
-        r->top = best->top;
+        r->top = top;
         r->any = 1;
         memset(r->bits, 0xff, sizeof(r->bits));
         return true;

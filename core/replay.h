@@ -68,13 +68,15 @@ void replay_commit(struct replay *r, uint64_t seq);
  * batch of that instance stays acceptable by time for up to REPLAY_SKEW_MS
  * after it was sent. So each freed window leaves a memo, its top sequence,
  * kept until every batch it could have seen is refused by time anyway
- * (2 x REPLAY_SKEW_MS after the free: a batch accepted then was at most
- * REPLAY_SKEW_MS ahead of our clock). A new window for the same sender
+ * (2 x REPLAY_SKEW_MS after the free, since a batch accepted then was at
+ * most REPLAY_SKEW_MS ahead of our clock; kept 3 x, so that it also
+ * outlives the exit's freshness cookies, core/cookie.h). A new window for the same sender
  * starts with everything up to that top already seen. The table is a ring
  * of <cap> memos: past that many frees in a minute, the oldest goes. */
 struct replay_gone {
         uint64_t sender; /* instance id */
         uint64_t top;
+        uint64_t tag; /* the owner's word on it (the exit: the incarnation) */
         uint64_t until_ms;
         uint32_t key; /* the sender's key (exit key index) */
         uint32_t used;
@@ -89,14 +91,16 @@ struct replay_memo {
 /* Returns 0 or -ENOMEM. */
 int replay_memo_init(struct replay_memo *m, size_t cap);
 void replay_memo_free(struct replay_memo *m);
-/* Window <r> of (<key>, <sender>) is being freed at <now_ms>. */
+/* Window <r> of (<key>, <sender>) is being freed at <now_ms>; <tag> is
+ * kept with it. Kept REPLAY_MEMO_MS. */
+#define REPLAY_MEMO_MS (3ull * REPLAY_SKEW_MS)
 void replay_memo_add(struct replay_memo *m, uint32_t key, uint64_t sender, const struct replay *r,
-                     uint64_t now_ms);
+                     uint64_t tag, uint64_t now_ms);
 /* Sets up <r> for a new window of (<key>, <sender>): empty, or with every
  * sequence up to a gone window's top already seen. Returns true when a memo
- * applied. */
+ * applied, with its tag in *tag (0 otherwise). <r> may be NULL. */
 bool replay_memo_restore(const struct replay_memo *m, uint32_t key, uint64_t sender,
-                         uint64_t now_ms, struct replay *r);
+                         uint64_t now_ms, struct replay *r, uint64_t *tag);
 
 /* A static string for a REPLAY_E* code (or 0). */
 const char *replay_strerror(int err);

@@ -81,6 +81,7 @@ int tunnel_next_batch(struct tunnel *t, const uint8_t **msg, size_t *len)
 
         if (!mux_has_pending(t->mux))
                 return 0;
+        mux_set_batch_seq(t->mux, t->seq);
         int ret = mux_build(t->mux, t->buf + BATCH_PREFIX_LEN, t->batch_frames, &frames_len);
         if (ret < 0)
                 return ret;
@@ -91,7 +92,13 @@ int tunnel_next_batch(struct tunnel *t, const uint8_t **msg, size_t *len)
 
 int tunnel_empty_batch(struct tunnel *t, const uint8_t **msg, size_t *len)
 {
-        return seal(t, 0, msg, len);
+        size_t frames_len = 0;
+        /* No frames but the client's PROOF, when it has a cookie. */
+        int ret = mux_build_proof(t->mux, t->buf + BATCH_PREFIX_LEN, t->batch_frames, &frames_len);
+
+        if (ret < 0)
+                return ret;
+        return seal(t, frames_len, msg, len);
 }
 
 int tunnel_deliver(struct tunnel *t, const struct batch_meta *meta, const uint8_t *frames,

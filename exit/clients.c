@@ -8,6 +8,7 @@
 #include "exit/server_priv.h"
 
 #include "core/frame.h"
+#include "core/hostenv.h"
 #include "core/log.h"
 #include "core/mux.h"
 #include "core/sockpipe.h"
@@ -41,7 +42,7 @@ static void client_free(struct client *cl)
          * must not find an empty window in a new instance (issue 13,
          * defect 5). */
         replay_memo_add(&srv->gone, (uint32_t)cl->key, cl->instance, &cl->tun.replay,
-                        tunnel_wall_ms());
+                        cl->incarnation, tunnel_wall_ms());
         for (struct client **p = &srv->clients; *p; p = &(*p)->next) {
                 if (*p == cl) {
                         *p = cl->next;
@@ -432,6 +433,8 @@ static int client_new(struct server *srv, size_t key, uint64_t instance, enum ae
         cl->srv = srv;
         cl->key = key;
         cl->instance = instance;
+        while (!cl->incarnation)
+                hostenv_random(&cl->incarnation, sizeof(cl->incarnation));
         if (mux_new(MUX_EXIT, (uint32_t)srv->cfg->window, &exit_mux_ops, cl, &cl->mux) < 0) {
                 free(cl);
                 return -ENOMEM;
@@ -464,6 +467,104 @@ static void client_welcome(struct server *srv, struct client *cl)
         ek->refused_full = 0;
 }
 
+/* ---- freshness (core/cookie.h, docs/protocol.md §3.6) ---- */
+
+static uint64_t cookie_epoch(const struct server *srv)
+{
+        return reactor_now_ms(srv->r) / COOKIE_EPOCH_MS;
+}
+
+/* The PROOF a batch starts with, or NULL. */
+static const uint8_t *proof_of(const uint8_t *frames, size_t len)
+{
+        struct frame_iter it;
+        struct frame f;
+
+        frame_iter_init(&it, frames, len);
+        if (frame_next(&it, &f) == 1 && f.type == FRAME_PROOF)
+                return frames + FRAME_PROOF_LEN - FRAME_COOKIE_LEN;
+        return NULL;
+}
+
+/* The incarnation cookies of (<k>, <instance>) name now: the live one's,
+ * or for making one, that of the last one freed (each life of an instance
+ * has its own creation cookie: one issued before a free never makes the
+ * next), or 0. */
+static uint64_t incarnation_of(struct server *srv, size_t k, uint64_t instance,
+                               const struct client *cl)
+{
+        uint64_t tag;
+
+        if (cl)
+                return cl->incarnation;
+        replay_memo_restore(&srv->gone, (uint32_t)k, instance, tunnel_wall_ms(), NULL, &tag);
+        return tag;
+}
+
+/* Whether <proof> holds for (<k>, <instance>) as the exit knows it now. */
+static bool proof_holds(struct server *srv, size_t k, uint64_t instance, const struct client *cl,
+                        const uint8_t *proof)
+{
+        uint64_t epoch = cookie_epoch(srv);
+
+        if (!proof)
+                return false;
+        if (cookie_check(&srv->jar, (uint32_t)k, instance, incarnation_of(srv, k, instance, cl),
+                         epoch, proof))
+                return true;
+        /* Requests that left with the creation cookie, before the client
+         * heard of its incarnation. */
+        return cl && cl->born_epoch + 1 >= epoch &&
+               cookie_check(&srv->jar, (uint32_t)k, instance, cl->born_of, epoch, proof);
+}
+
+/* Seals a CHALLENGE for (<k>, <instance>) into srv->chal: the answer to a
+ * batch that was not acted on. Needs no instance, makes none. */
+static int challenge(struct server *srv, size_t k, uint64_t instance, const struct client *cl,
+                     uint64_t now)
+{
+        struct frame f = {.type = FRAME_CHALLENGE};
+        struct batch_meta meta = {.instance_id = instance, .time_ms = now};
+        size_t used;
+
+        f.chal.flags = FRAME_CHAL_REFUSED | (cl ? FRAME_CHAL_KNOWN : 0);
+        if (!cl) {
+                /* What the lost instance may have acted on: the client
+                 * resets those sessions, and opens the others afresh. */
+                struct replay gone;
+                uint64_t tag;
+                f.chal.heard =
+                    !replay_memo_restore(&srv->gone, (uint32_t)k, instance, now, &gone, &tag)
+                        ? UINT64_MAX
+                    : gone.any ? gone.top + 1
+                               : 0;
+        }
+        cookie_make(&srv->jar, (uint32_t)k, instance, incarnation_of(srv, k, instance, cl),
+                    cookie_epoch(srv), f.chal.cookie);
+        if (frame_encode(&f, srv->chal + BATCH_PREFIX_LEN, FRAME_CHAL_LEN, &used) < 0 ||
+            batch_seal(&srv->keys[k].chal, &meta, srv->chal, used,
+                       BATCH_PREFIX_LEN + FRAME_CHAL_LEN + BATCH_TAG_LEN, &srv->chal_len) < 0)
+                return -EACCES;
+        srv->st.challenged++;
+        return -EAGAIN;
+}
+
+/* A fresh cookie for <cl>'s next batches, once per epoch (and at its
+ * birth), riding with what it is sent next. */
+static void refresh_cookie(struct client *cl)
+{
+        struct server *srv = cl->srv;
+        uint64_t epoch = cookie_epoch(srv);
+        struct frame f = {.type = FRAME_CHALLENGE, .chal.flags = FRAME_CHAL_KNOWN};
+
+        if (cl->cookie_epoch == epoch)
+                return;
+        cookie_make(&srv->jar, (uint32_t)cl->key, cl->instance, cl->incarnation, epoch,
+                    f.chal.cookie);
+        if (mux_queue_frame(cl->mux, &f) == 0)
+                cl->cookie_epoch = epoch;
+}
+
 int clients_deliver(struct server *srv, struct hconn *h, const uint8_t *p, size_t n,
                     struct client **out)
 {
@@ -494,14 +595,27 @@ int clients_deliver(struct server *srv, struct hconn *h, const uint8_t *p, size_
         if (h->cl && (h->cl->key != k || h->cl->instance != meta.instance_id))
                 return -EACCES; /* one connection carries one client */
         cl = h->cl ? h->cl : client_find(srv, k, meta.instance_id);
+        /* A WebSocket the client has proved goes on being its own; any
+         * other batch must prove it was made after its sender heard from
+         * this exit, for the instance the exit has now: replays from
+         * before a restart, or of an instance made anew, and a recorded
+         * batch on a new link, get a challenge and nothing else. */
+        if (!h->cl && !proof_holds(srv, k, meta.instance_id, cl, proof_of(frames, frames_len))) {
+                if (replay_check_time(meta.time_ms, now) < 0) {
+                        srv->st.refused_batches++;
+                        return -EACCES; /* stale: not even a challenge */
+                }
+                return challenge(srv, k, meta.instance_id, cl, now);
+        }
         if (!cl) {
                 /* A batch that would be refused makes nothing: a stale
                  * first batch replayed must not take one of the key's
                  * instance slots (BRIEF §3). The window's other checks
                  * need an instance; tunnel_deliver runs them below. */
                 struct replay window;
-                bool known =
-                    replay_memo_restore(&srv->gone, (uint32_t)k, meta.instance_id, now, &window);
+                uint64_t born_of;
+                bool known = replay_memo_restore(&srv->gone, (uint32_t)k, meta.instance_id, now,
+                                                 &window, &born_of);
                 ret = replay_check(&window, meta.seq, meta.time_ms, now);
                 if (ret < 0) {
                         /* Stale, or a batch of an instance freed lately
@@ -515,6 +629,8 @@ int clients_deliver(struct server *srv, struct hconn *h, const uint8_t *p, size_
                 if (ret < 0)
                         return ret;
                 cl->tun.replay = window;
+                cl->born_epoch = cookie_epoch(srv);
+                cl->born_of = born_of;
                 fresh = true;
         }
         ret = tunnel_deliver(&cl->tun, &meta, frames, frames_len, now);
@@ -537,6 +653,7 @@ int clients_deliver(struct server *srv, struct hconn *h, const uint8_t *p, size_
         }
         if (fresh)
                 client_welcome(srv, cl);
+        refresh_cookie(cl);
         cl->last_batch_ms = reactor_now_ms(srv->r);
         *out = cl;
         return 0;

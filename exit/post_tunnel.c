@@ -47,22 +47,19 @@ static void unlink_poll(struct hconn *h)
         reactor_timer_stop(h->srv->r, &h->poll_timer);
 }
 
-/* Answers held request <h> with batch msg[0, len). */
-static void answer(struct hconn *h, const uint8_t *msg, size_t len)
+/* Writes the answer to request <h>: batch msg[0, len), as it came (text
+ * or binary). Returns 0, or -1 when the connection was dropped. */
+static int write_answer(struct hconn *h, const uint8_t *msg, size_t len)
 {
         struct server *srv = h->srv;
-        struct client *cl = h->cl;
         const void *body = msg;
         size_t body_len = len;
         char head[256];
 
-        unlink_poll(h);
-        h->cl = NULL;
         if (h->text) {
                 if (b64_encode(msg, len, srv->text, post_tunnel_max_body(), &body_len) < 0) {
                         hconn_abort(h); /* cannot happen: the buffer fits BATCH_MAX */
-                        client_transport_changed(cl);
-                        return;
+                        return -1;
                 }
                 body = srv->text;
         }
@@ -71,12 +68,25 @@ static void answer(struct hconn *h, const uint8_t *msg, size_t len)
                          "Cache-Control: no-store\r\n%s\r\n",
                          h->text ? "text/plain" : "application/octet-stream", body_len,
                          h->keep_alive ? "" : "Connection: close\r\n");
-        if (hconn_out(h, head, (size_t)n) < 0 || hconn_out(h, body, body_len) < 0)
+        if (hconn_out(h, head, (size_t)n) < 0 || hconn_out(h, body, body_len) < 0) {
                 hconn_abort(h);
-        else if (h->keep_alive)
+                return -1;
+        }
+        if (h->keep_alive)
                 hconn_next_request(h, NULL, 0);
         else
                 hconn_reply_close(h, "", 0);
+        return 0;
+}
+
+/* Answers held request <h> with batch msg[0, len). */
+static void answer(struct hconn *h, const uint8_t *msg, size_t len)
+{
+        struct client *cl = h->cl;
+
+        unlink_poll(h);
+        h->cl = NULL;
+        write_answer(h, msg, len);
         client_transport_changed(cl);
 }
 
@@ -178,6 +188,12 @@ void post_tunnel_request(struct hconn *h, const uint8_t *rest, size_t n)
         int ret = clients_deliver(srv, h, body, len, &cl);
         if (ret == -EUSERS) {
                 hconn_send_limit(h); /* the batch authenticated: no oracle */
+                return;
+        }
+        if (ret == -EAGAIN) {
+                /* Not acted on: the challenge is the answer, at once. */
+                reactor_timer_stop(srv->r, &h->deadline);
+                write_answer(h, srv->chal, srv->chal_len);
                 return;
         }
         if (ret < 0) {

@@ -373,13 +373,20 @@ int exit_server_open(struct server **out, struct reactor *r, const struct config
         srv->keys = calloc(nkeys, sizeof(*srv->keys));
         srv->scratch = malloc(BATCH_MAX);
         srv->text = malloc(post_tunnel_max_body());
-        if (!srv->keys || !srv->scratch || !srv->text ||
-            replay_memo_init(&srv->gone, GONE_MEMOS) < 0)
+        srv->chal = malloc(BATCH_PREFIX_LEN + FRAME_CHAL_LEN + BATCH_TAG_LEN);
+        if (!srv->keys || !srv->scratch || !srv->text || !srv->chal ||
+            replay_memo_init(&srv->gone, GONE_MEMOS) < 0 || cookie_jar_init(&srv->jar) < 0)
                 return URELAY_EXIT_RUNTIME;
         for (size_t i = 0; i < nkeys; i++) {
                 if (aead_keys_derive(&srv->keys[i].keys, keys[i]) < 0 ||
                     batch_opener_init(&srv->keys[i].opener, &srv->keys[i].keys, AEAD_C2S) < 0)
                         return URELAY_EXIT_RUNTIME;
+                if (batch_sealer_init(&srv->keys[i].chal, &srv->keys[i].keys, AEAD_AES256GCM,
+                                      AEAD_S2C) < 0) {
+                        batch_opener_wipe(&srv->keys[i].opener);
+                        return URELAY_EXIT_RUNTIME;
+                }
+                srv->keys[i].sealed = true;
                 key_id(keys[i], srv->keys[i].id);
         }
         if (cfg->tls_cert) {
@@ -426,9 +433,14 @@ void exit_server_close(struct server *srv)
         if (srv->tls_ctx)
                 tls_ctx_free(srv->tls_ctx);
         for (size_t i = 0; srv->keys && i < srv->nkeys; i++) {
+                if (!srv->keys[i].sealed)
+                        continue;
                 batch_opener_wipe(&srv->keys[i].opener);
+                batch_sealer_wipe(&srv->keys[i].chal);
                 aead_keys_wipe(&srv->keys[i].keys);
         }
+        cookie_jar_wipe(&srv->jar);
+        free(srv->chal);
         free(srv->keys);
         free(srv->scratch);
         free(srv->text);

@@ -21,6 +21,7 @@
 
 #include "core/aead.h"
 #include "core/config.h"
+#include "core/cookie.h"
 #include "core/key.h"
 #include "core/reactor.h"
 #include "core/sigwatch.h"
@@ -38,6 +39,8 @@
 struct exit_key {
         struct aead_keys keys;
         struct batch_opener opener;
+        struct batch_sealer chal; /* seals challenges (no instance needed) */
+        bool sealed;              /* opener and chal set up: wipe them */
         char id[KEY_ID_HEX_LEN + 1];
         /* Refusing new instances (max_instances, every one holding
          * sessions): logged when it starts and when it ends. */
@@ -48,7 +51,8 @@ struct exit_key {
 struct server_stats {
         uint64_t refused_batches;  /* did not authenticate, or refused by the replay window */
         uint64_t replayed_batches; /* authentic, but seen before: dropped, the link earns nothing */
-        uint64_t decoys;           /* 404s for unknown paths and unauthenticated requests */
+        uint64_t challenged; /* authentic, without a cookie that holds: answered, not acted on */
+        uint64_t decoys;     /* 404s for unknown paths and unauthenticated requests */
         uint64_t posts, polls_answered_empty, too_large;
         uint64_t instances_evicted; /* idle instances that gave way to a new one */
         uint64_t instances_refused; /* new instances refused: "instance limit reached" */
@@ -66,6 +70,9 @@ struct server {
         struct egress_policy egress;
         struct client *clients;
         struct replay_memo gone; /* replay windows of freed instances */
+        struct cookie_jar jar;   /* freshness cookies (core/cookie.h) */
+        uint8_t *chal;           /* the last challenge sealed (clients_deliver -EAGAIN) */
+        size_t chal_len;
         struct sigwatch sig;
         int stopping;
         uint8_t *scratch; /* batches are opened here */
@@ -112,6 +119,10 @@ struct client {
         struct upstream *ups; /* every session's upstream, dialing or piped */
         struct timer flush, grace, ack;
         uint64_t last_batch_ms; /* reactor time of its last batch delivered */
+        uint64_t incarnation;   /* random, non-zero: cookies name it (core/cookie.h) */
+        uint64_t cookie_epoch;  /* of the last cookie it was sent */
+        uint64_t born_epoch;    /* its creation cookie holds till the next epoch */
+        uint64_t born_of;       /* the incarnation its creation cookie named */
 };
 
 /* server.c */
@@ -136,8 +147,11 @@ void hconn_next_request(struct hconn *h, const uint8_t *rest, size_t n);
  * reached"); -EALREADY for a batch seen before (a replay, or a forwarder's
  * retry: nothing was done, and the transport it came on must not become
  * the client's: no downstream, no held POST); another negative errno when
- * the batch is refused (the caller answers as to a stranger). A refused
- * batch makes no instance. */
+ * the batch is refused (the caller answers as to a stranger); -EAGAIN when
+ * it authenticated but its PROOF does not hold (a new link, an old batch, a
+ * restarted exit, an instance made anew): nothing was done, and the caller
+ * sends srv->chal[0, srv->chal_len), a sealed CHALLENGE, as the answer. A
+ * refused or challenged batch makes no instance. */
 int clients_deliver(struct server *srv, struct hconn *h, const uint8_t *p, size_t n,
                     struct client **out);
 /* Sends what the client's mux has, over its WebSocket or in answer to its

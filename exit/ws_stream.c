@@ -61,6 +61,13 @@ static void on_batch(void *ud, const uint8_t *p, size_t n)
         }
         if (ret == -EALREADY && h->cl)
                 return; /* a duplicate on the client's own tunnel: ignored */
+        if (ret == -EAGAIN) {
+                /* Not proved yet: the challenge, and this connection stays
+                 * a stranger's until a batch proves it. */
+                if (ws_send(h->ws, srv->chal, srv->chal_len) < 0)
+                        hconn_abort(h);
+                return;
+        }
         if (ret < 0) {
                 /* A replay on a new WebSocket never takes the client's
                  * downstream: the connection goes, as for a stranger. */

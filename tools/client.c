@@ -180,7 +180,24 @@ static void m_ack_later(void *ud)
                 reactor_timer_start(rt->r, &rt->ack, MUX_ACK_DELAY_MS, ack_timer, rt);
 }
 
+/* The exit's CHALLENGE (docs/protocol.md §3.6): its cookie goes first in
+ * every batch from now on; the rest waits until the batch is taken in
+ * (client_batch_in), where mux_rewind and mux_reset_heard are allowed. */
+static void m_challenge(void *ud, const struct frame *f)
+{
+        struct crt *rt = ud;
+
+        mux_set_proof(rt->mux, f->chal.cookie);
+        if (!(f->chal.flags & FRAME_CHAL_KNOWN)) {
+                rt->chal_lost = true;
+                rt->chal_heard = f->chal.heard;
+        }
+        if (f->chal.flags & FRAME_CHAL_REFUSED)
+                rt->chal_resend = true;
+}
+
 static const struct mux_ops client_mux_ops = {
+    .on_challenge = m_challenge,
     .on_opened = m_opened,
     .on_data = m_data,
     .on_fin = m_fin,
@@ -423,8 +440,32 @@ int client_batch_in(struct crt *rt, const uint8_t *p, size_t n)
 
         if (ret < 0)
                 return ret;
+        if (rt->chal_lost) {
+                /* The exit does not have this instance (it restarted, or
+                 * freed it after its grace): what it had heard of is gone
+                 * there. Those sessions end with a reset here, rather than
+                 * open again at a new exit and send their bytes twice. */
+                unsigned gone = mux_reset_heard(rt->mux, rt->chal_heard, FRAME_RST_UNKNOWN);
+                if (gone)
+                        log_warn("exit: it does not know this client any more (restarted, or "
+                                 "past its grace): %u session%s it had end with a reset",
+                                 gone, gone == 1 ? "" : "s");
+                rt->chal_lost = false;
+        }
+        bool refused = rt->chal_resend;
+        if (refused) {
+                /* That batch was not acted on: everything goes again, with
+                 * the cookie. */
+                mux_rewind(rt->mux);
+                rt->chal_resend = false;
+                /* And a PING: whatever else goes again (maybe nothing,
+                 * if its sessions just ended), an answer proves the link
+                 * with the cookie now, rather than at the next heartbeat. */
+                if (mux_ping(rt->mux, 1) < 0)
+                        log_error("out of memory queuing a PING");
+        }
         client_kick(rt);
-        return 0;
+        return refused ? 1 : 0;
 }
 
 /* The verdict and --no-reconnect, for either transport. Returns false when

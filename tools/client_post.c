@@ -348,7 +348,8 @@ static void answered_batch(struct worker *w)
         ep_success(ep, w->poll ? 0 : (uint32_t)(reactor_now_ms(p->rt->r) - w->sent_ms));
         req_end(w);
         p->st.answers++;
-        client_link_proven(p->rt, ep);
+        if (ret == 0) /* a challenge proves the key, not yet the tunnel */
+                client_link_proven(p->rt, ep);
         ep_release(ep);
         pump(p);
 }

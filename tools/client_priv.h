@@ -75,8 +75,11 @@ struct crt {
         size_t batch_frames;
         bool proven; /* some endpoint has answered an authenticated batch */
         bool ready_printed;
-        bool limited;      /* the exit said "instance limit reached" (logged once) */
-        unsigned suspects; /* LINK_SUSPECT verdicts in a row before the first proof */
+        bool limited;        /* the exit said "instance limit reached" (logged once) */
+        unsigned suspects;   /* LINK_SUSPECT verdicts in a row before the first proof */
+        bool chal_lost;      /* a CHALLENGE said the exit does not have this instance */
+        bool chal_resend;    /* a CHALLENGE said our batch was not acted on */
+        uint64_t chal_heard; /* its word on what the lost instance may have heard */
         uint64_t backoff_ms;
         uint64_t down_since;  /* ms; 0 while a link works */
         uint64_t link_serial; /* the endpoint of the last WebSocket link up */
@@ -90,7 +93,9 @@ struct crt {
 
 /* client.c */
 void client_fatal(struct crt *rt, int code, const char *msg);
-/* A batch from the exit: authenticate and deliver. Returns 0, or a negative
+/* A batch from the exit: authenticate and deliver. Returns 0; 1 when it
+ * was the exit's challenge to a batch of ours it did not act on (the link
+ * is not proven by it: our frames go again with the cookie); or a negative
  * error for a batch that is not authentic or breaks the protocol. */
 int client_batch_in(struct crt *rt, const uint8_t *p, size_t n);
 /* The mux may have frames: ask the link for them. */

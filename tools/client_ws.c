@@ -281,7 +281,7 @@ static void ws_message(void *ud, const uint8_t *p, size_t n)
                 return;
         }
         l->last_rx_ms = reactor_now_ms(rt->r);
-        if (l->state == T_PROVING) {
+        if (l->state == T_PROVING && ret == 0) {
                 l->state = T_UP;
                 reactor_timer_stop(rt->r, &l->auth);
                 ep_success(l->ep, (uint32_t)(l->last_rx_ms - l->started_ms));

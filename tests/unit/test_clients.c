@@ -15,6 +15,7 @@
 #include "core/aead.h"
 #include "core/key.h"
 #include "core/reactor.h"
+#include "core/frame.h"
 #include "core/tunnel.h"
 #include "exit/server_priv.h"
 
@@ -23,9 +24,18 @@ struct env {
         struct server srv;
         struct aead_keys keys;
         struct batch_sealer sealer;
-        uint8_t *buf;
+        struct batch_opener s2c; /* reads the exit's challenges */
+        uint8_t *buf, *frames, *scratch;
         uint64_t seq;
         int err; /* of the last deliver() */
+        /* The latest cookie the exit gave each instance (docs/protocol.md
+         * §3.6): deliver() proves with it as a client does. */
+        struct {
+                uint64_t id;
+                uint8_t cookie[FRAME_COOKIE_LEN];
+        } cookies[64];
+        unsigned ncookies;
+        unsigned challenges;
 };
 
 static void env_init(struct env *e)
@@ -48,12 +58,21 @@ static void env_init(struct env *e)
         e->srv.nkeys = 1;
         e->srv.keys = calloc(1, sizeof(*e->srv.keys));
         e->srv.scratch = malloc(BATCH_MAX);
+        e->srv.chal = malloc(BATCH_PREFIX_LEN + FRAME_CHAL_LEN + BATCH_TAG_LEN);
         e->buf = malloc(BATCH_MAX);
-        cr_assert(e->srv.keys && e->srv.scratch && e->buf);
+        e->frames = malloc(BATCH_MAX);
+        e->scratch = malloc(BATCH_MAX);
+        cr_assert(e->srv.keys && e->srv.scratch && e->srv.chal && e->buf && e->frames &&
+                  e->scratch);
+        cr_assert_eq(replay_memo_init(&e->srv.gone, GONE_MEMOS), 0);
+        cr_assert_eq(cookie_jar_init(&e->srv.jar), 0);
         e->srv.keys[0].keys = e->keys;
         cr_assert_eq(batch_opener_init(&e->srv.keys[0].opener, &e->keys, AEAD_C2S), 0);
         key_id(master, e->srv.keys[0].id);
         cr_assert_eq(batch_sealer_init(&e->sealer, &e->keys, AEAD_AES256GCM, AEAD_C2S), 0);
+        cr_assert_eq(batch_sealer_init(&e->srv.keys[0].chal, &e->keys, AEAD_AES256GCM, AEAD_S2C),
+                     0);
+        cr_assert_eq(batch_opener_init(&e->s2c, &e->keys, AEAD_S2C), 0);
         explicit_bzero(master, sizeof(master));
 }
 
@@ -61,7 +80,14 @@ static void env_free(struct env *e)
 {
         clients_free_all(&e->srv);
         batch_opener_wipe(&e->srv.keys[0].opener);
+        batch_sealer_wipe(&e->srv.keys[0].chal);
+        batch_opener_wipe(&e->s2c);
         batch_sealer_wipe(&e->sealer);
+        replay_memo_free(&e->srv.gone);
+        cookie_jar_wipe(&e->srv.jar);
+        free(e->srv.chal);
+        free(e->frames);
+        free(e->scratch);
         aead_keys_wipe(&e->keys);
         reactor_free(e->srv.r);
         free(e->srv.keys);
@@ -82,16 +108,61 @@ static size_t seal(struct env *e, uint64_t id, uint64_t time_ms, const uint8_t *
         return len;
 }
 
-/* Delivers a batch of instance <id> as a new connection would: the
- * client, or NULL with the error in e->err. */
+static uint8_t *cookie_of(struct env *e, uint64_t id, bool make)
+{
+        for (unsigned i = 0; i < e->ncookies; i++)
+                if (e->cookies[i].id == id)
+                        return e->cookies[i].cookie;
+        if (!make || e->ncookies == 64)
+                return NULL;
+        e->cookies[e->ncookies].id = id;
+        return e->cookies[e->ncookies++].cookie;
+}
+
+/* The cookie in the exit's last challenge (srv.chal). */
+static void take_challenge(struct env *e, uint64_t id)
+{
+        struct batch_meta meta;
+        const uint8_t *frames;
+        size_t len, used;
+        struct frame f;
+
+        cr_assert_eq(batch_open(&e->s2c, e->srv.chal, e->srv.chal_len, e->scratch, BATCH_MAX, &meta,
+                                &frames, &len),
+                     0);
+        cr_assert_eq(meta.instance_id, id);
+        cr_assert_eq(frame_decode(frames, len, &f, &used), 0);
+        cr_assert_eq(f.type, FRAME_CHALLENGE);
+        cr_assert(f.chal.flags & FRAME_CHAL_REFUSED);
+        memcpy(cookie_of(e, id, true), f.chal.cookie, FRAME_COOKIE_LEN);
+        e->challenges++;
+}
+
+/* Delivers a batch of instance <id> as a new connection would, proving it
+ * with the instance's cookie as a client does (a challenge first when it
+ * has none): the client, or NULL with the error in e->err. */
 static struct client *deliver(struct env *e, uint64_t id, uint64_t time_ms, const uint8_t *f,
                               size_t n)
 {
         struct hconn h = {.srv = &e->srv};
         struct client *cl = NULL;
-        size_t len = seal(e, id, time_ms, f, n);
 
-        e->err = clients_deliver(&e->srv, &h, e->buf, len, &cl);
+        for (int attempt = 0; attempt < 2; attempt++) {
+                const uint8_t *cookie = cookie_of(e, id, false);
+                struct frame pf = {.type = FRAME_PROOF};
+                size_t used = 0;
+                if (cookie) {
+                        memcpy(pf.chal.cookie, cookie, FRAME_COOKIE_LEN);
+                        cr_assert_eq(frame_encode(&pf, e->frames, BATCH_MAX, &used), 0);
+                }
+                if (n)
+                        memcpy(e->frames + used, f, n);
+                size_t len = seal(e, id, time_ms, e->frames, used + n);
+                e->err = clients_deliver(&e->srv, &h, e->buf, len, &cl);
+                if (e->err != -EAGAIN)
+                        break;
+                take_challenge(e, id);
+        }
         cr_assert_eq(e->err < 0, cl == NULL);
         return cl;
 }
@@ -266,5 +337,36 @@ Test(clients, a_known_instance_never_needs_room)
                 cr_assert_not_null(deliver(&e, 1, now, NULL, 0));
         cr_assert_eq(e.srv.st.instances_evicted, 0);
         cr_assert_eq(instances(&e), 1);
+        env_free(&e);
+}
+
+/* Issue 13, defects 3 and 5 and replays across a restart: a batch that
+ * does not prove itself with a cookie of this exit process, for the
+ * instance as it is now, is answered with a challenge and acts on nothing
+ * and makes nothing (docs/protocol.md §3.6). */
+Test(clients, only_a_batch_with_a_fresh_cookie_is_acted_on)
+{
+        struct env e;
+        struct hconn h;
+        struct client *cl = NULL;
+        uint64_t now = tunnel_wall_ms();
+
+        env_init(&e);
+        h = (struct hconn){.srv = &e.srv};
+        size_t len = seal(&e, 5, now, NULL, 0);
+        cr_assert_eq(clients_deliver(&e.srv, &h, e.buf, len, &cl), -EAGAIN);
+        cr_assert_eq(instances(&e), 0, "no cookie: nothing made");
+        take_challenge(&e, 5);
+        cr_assert_not_null(deliver(&e, 5, now, NULL, 0));
+        cr_assert_eq(instances(&e), 1);
+
+        /* The exit restarts: a new secret, and the old cookies hold no
+         * more: a batch recorded before is challenged, never acted on. */
+        clients_free_all(&e.srv);
+        cookie_jar_wipe(&e.srv.jar);
+        cr_assert_eq(cookie_jar_init(&e.srv.jar), 0);
+        unsigned before = e.challenges;
+        cr_assert_not_null(deliver(&e, 5, now, NULL, 0), "the client proves itself again");
+        cr_assert_eq(e.challenges, before + 1, "the old cookie was refused");
         env_free(&e);
 }

@@ -86,6 +86,12 @@ static size_t samples(struct frame *v)
         v[n] = (struct frame){.type = FRAME_PING};
         v[n].ping.flags = FRAME_PING_PONG;
         v[n++].ping.token = UINT64_MAX;
+        v[n] = (struct frame){.type = FRAME_CHALLENGE};
+        v[n].chal.flags = FRAME_CHAL_KNOWN | FRAME_CHAL_REFUSED;
+        memset(v[n].chal.cookie, 0xa5, FRAME_COOKIE_LEN);
+        v[n++].chal.heard = 0x0102030405060708u;
+        v[n] = (struct frame){.type = FRAME_PROOF};
+        memset(v[n++].chal.cookie, 0x5a, FRAME_COOKIE_LEN);
         return n;
 }
 
@@ -122,6 +128,13 @@ static void assert_same(const struct frame *a, const struct frame *b)
         case FRAME_PING:
                 cr_assert_eq(a->ping.flags, b->ping.flags);
                 cr_assert_eq(a->ping.token, b->ping.token);
+                break;
+        case FRAME_CHALLENGE:
+                cr_assert_eq(a->chal.flags, b->chal.flags);
+                cr_assert_eq(a->chal.heard, b->chal.heard);
+                /* fall through */
+        case FRAME_PROOF:
+                cr_assert_arr_eq(a->chal.cookie, b->chal.cookie, FRAME_COOKIE_LEN);
                 break;
         default:
                 cr_assert_fail("unexpected type %u", a->type);
@@ -244,7 +257,7 @@ static int decode_exact(const uint8_t *p, size_t len)
 
 Test(frame, unknown_types)
 {
-        static const uint8_t types[] = {0, 7, 8, 0x7f, 0x80, 0xff};
+        static const uint8_t types[] = {0, 9, 0x7f, 0x80, 0xff};
         uint8_t b[32] = {0};
 
         for (size_t i = 0; i < sizeof(types); i++) {
@@ -301,8 +314,9 @@ Test(frame, session_id_zero)
         size_t n = samples(v), used;
 
         for (size_t i = 0; i < n; i++) {
-                if (v[i].type == FRAME_PING)
-                        continue;
+                if (v[i].type == FRAME_PING || v[i].type == FRAME_CHALLENGE ||
+                    v[i].type == FRAME_PROOF)
+                        continue; /* sessionless */
                 cr_assert_eq(frame_encode(&v[i], out, sizeof(out), &used), 0);
                 memset(out + 1, 0, 4);
                 cr_assert_eq(decode_exact(out, used), FRAME_ESID, "%s", frame_type_name(v[i].type));
@@ -633,4 +647,36 @@ Test(frame, strerror_covers_every_code)
         }
         cr_assert_str_eq(frame_type_name(FRAME_ACK), "ACK");
         cr_assert_str_eq(frame_type_name(0), "?");
+}
+
+/* CHALLENGE and PROOF (docs/protocol.md §3.6): their exact bytes, and
+ * CHALLENGE refuses flag bits it does not know. */
+Test(frame, challenge_and_proof_wire_bytes)
+{
+        struct frame f = {.type = FRAME_CHALLENGE}, d;
+        size_t used, dused;
+
+        f.chal.flags = FRAME_CHAL_REFUSED;
+        for (unsigned i = 0; i < FRAME_COOKIE_LEN; i++)
+                f.chal.cookie[i] = (uint8_t)(0x10 + i);
+        f.chal.heard = 0x1122334455667788u;
+        cr_assert_eq(frame_encode(&f, out, sizeof(out), &used), 0);
+        cr_assert_eq(used, FRAME_CHAL_LEN);
+        cr_assert_eq(out[0], FRAME_CHALLENGE);
+        cr_assert_eq(out[1], FRAME_CHAL_REFUSED);
+        cr_assert_eq(out[2], 0x10);
+        cr_assert_eq(out[17], 0x1f);
+        cr_assert_eq(out[18], 0x11);
+        cr_assert_eq(out[25], 0x88);
+        out[1] = 0x04;
+        cr_assert_eq(frame_decode(out, used, &d, &dused), FRAME_EFLAGS);
+
+        f.type = FRAME_PROOF;
+        cr_assert_eq(frame_encode(&f, out, sizeof(out), &used), 0);
+        cr_assert_eq(used, FRAME_PROOF_LEN);
+        cr_assert_eq(out[1], 0x10);
+        cr_assert_eq(out[16], 0x1f);
+        cr_assert_eq(frame_decode(out, used - 1, &d, &dused), FRAME_ETRUNC);
+        cr_assert_eq(frame_decode(out, used, &d, &dused), 0);
+        cr_assert_str_eq(frame_type_name(FRAME_PROOF), "PROOF");
 }

@@ -1159,3 +1159,106 @@ Test(mux, recover_sends_a_rewind_ping_answered_with_pong)
         cr_assert_eq(f.ping.token, 77);
         h_fini();
 }
+
+/* ---- freshness (docs/protocol.md §3.6) ---- */
+
+static struct frame last_chal;
+static unsigned chal_calls;
+
+static void cb_challenge(void *ud, const struct frame *f)
+{
+        (void)ud;
+        last_chal = *f;
+        chal_calls++;
+}
+
+/* The client's batches start with its PROOF once it has a cookie; a batch
+ * with nothing else is no batch; a long poll carries the PROOF alone. */
+Test(mux, proof_leads_every_batch)
+{
+        static uint8_t region[REGION];
+        uint8_t cookie[FRAME_COOKIE_LEN];
+        struct frame f;
+        size_t len, acc;
+
+        h_init();
+        flush(&H.cli);
+        cr_assert_eq(mux_build_proof(H.cli.m, region, sizeof(region), &len), 0);
+        cr_assert_eq(len, 0, "no cookie yet: no PROOF");
+        memset(cookie, 0x42, sizeof(cookie));
+        mux_set_proof(H.cli.m, cookie);
+        cr_assert_eq(mux_build(H.cli.m, region, sizeof(region), &len), 0);
+        cr_assert_eq(len, 0, "a PROOF alone is no batch");
+        struct conn *c = h_open();
+        cr_assert_eq(mux_write(c->s, "x", 1, &acc), 0);
+        cr_assert_eq(mux_build(H.cli.m, region, sizeof(region), &len), 0);
+        cr_assert_gt(len, FRAME_PROOF_LEN);
+        cr_assert_eq(frame_decode(region, len, &f, &acc), 0);
+        cr_assert_eq(f.type, FRAME_PROOF, "the PROOF comes first");
+        cr_assert_arr_eq(f.chal.cookie, cookie, sizeof(cookie));
+        cr_assert_eq(mux_build_proof(H.cli.m, region, sizeof(region), &len), 0);
+        cr_assert_eq(len, FRAME_PROOF_LEN);
+        /* The exit's mux passes a PROOF by; a client refuses one. */
+        cr_assert_eq(mux_input(H.ex.m, region, len), 0);
+        cr_assert_eq(mux_input(H.cli.m, region, len), MUX_EROLE);
+        h_fini();
+}
+
+/* A CHALLENGE reaches the client's owner; the exit never takes one. */
+Test(mux, challenge_reaches_the_client_owner_only)
+{
+        static uint8_t region[MUX_MIN_BUILD];
+        struct mux *cm, *em;
+        struct mux_ops ops = OPS;
+        struct frame f = {.type = FRAME_CHALLENGE};
+        size_t len;
+
+        ops.on_challenge = cb_challenge;
+        memset(&H, 0, sizeof(H));
+        cr_assert_eq(mux_new(MUX_CLIENT, W, &ops, &H.cli, &cm), 0);
+        cr_assert_eq(mux_new(MUX_EXIT, W, &OPS, &H.ex, &em), 0);
+        f.chal.flags = FRAME_CHAL_REFUSED;
+        f.chal.heard = 9;
+        memset(f.chal.cookie, 7, FRAME_COOKIE_LEN);
+        cr_assert_eq(mux_queue_frame(em, &f), 0);
+        cr_assert_eq(mux_build(em, region, sizeof(region), &len), 0);
+        cr_assert_eq(len, FRAME_CHAL_LEN);
+        chal_calls = 0;
+        cr_assert_eq(mux_input(cm, region, len), 0);
+        cr_assert_eq(chal_calls, 1);
+        cr_assert_eq(last_chal.chal.flags, FRAME_CHAL_REFUSED);
+        cr_assert_eq(last_chal.chal.heard, 9);
+        cr_assert_eq(mux_input(em, region, len), MUX_EROLE);
+        mux_free(cm);
+        mux_free(em);
+}
+
+/* The exit lost the instance: sessions whose OPEN went in a batch it may
+ * have acted on end with a reset; those first sent later open afresh. */
+Test(mux, reset_heard_spares_sessions_sent_after_what_was_heard)
+{
+        static uint8_t region[REGION];
+        size_t len, acc;
+
+        h_init();
+        flush(&H.cli);
+        struct conn *a = h_open();
+        cr_assert_eq(mux_write(a->s, "a", 1, &acc), 0);
+        mux_set_batch_seq(H.cli.m, 10);
+        cr_assert_eq(mux_build(H.cli.m, region, sizeof(region), &len), 0);
+        struct conn *b = h_open();
+        cr_assert_eq(mux_write(b->s, "b", 1, &acc), 0);
+        mux_set_batch_seq(H.cli.m, 11);
+        cr_assert_eq(mux_build(H.cli.m, region, sizeof(region), &len), 0);
+        struct conn *c = h_open(); /* never sent */
+
+        cr_assert_eq(mux_reset_heard(H.cli.m, 11, FRAME_RST_UNKNOWN), 1);
+        cr_assert(a->got_reset && a->closed);
+        cr_assert_eq(a->reset_reason, FRAME_RST_UNKNOWN);
+        cr_assert_not(b->got_reset, "first sent in batch 11: the lost exit never had it");
+        cr_assert_not(c->got_reset);
+        cr_assert_eq(mux_reset_heard(H.cli.m, UINT64_MAX, FRAME_RST_UNKNOWN), 1);
+        cr_assert(b->got_reset);
+        cr_assert_not(c->got_reset, "its OPEN never left");
+        h_fini();
+}

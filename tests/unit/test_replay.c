@@ -284,18 +284,24 @@ Test(replay, memo_outlives_the_window_of_a_freed_sender)
         const uint64_t t0 = 1800000000000ull;
         struct replay_memo m;
         struct replay r, fresh;
+        uint64_t tag;
 
         cr_assert_eq(replay_memo_init(&m, 8), 0);
+        cr_assert_not(replay_memo_restore(&m, 0, 7, t0, &fresh, &tag));
+        cr_assert_eq(tag, 0);
         replay_init(&r);
         for (uint64_t s = 100; s <= 140; s++)
                 replay_commit(&r, s);
-        /* An empty window leaves nothing to remember. */
+        /* A window that saw nothing refuses nothing, but its tag stays. */
         replay_init(&fresh);
-        replay_memo_add(&m, 0, 7, &fresh, t0);
-        cr_assert_not(replay_memo_restore(&m, 0, 7, t0, &fresh));
+        replay_memo_add(&m, 0, 7, &fresh, 11, t0);
+        cr_assert(replay_memo_restore(&m, 0, 7, t0, &fresh, &tag));
+        cr_assert_eq(tag, 11);
+        cr_assert_eq(replay_check(&fresh, 5, t0, t0), 0);
 
-        replay_memo_add(&m, 0, 7, &r, t0 + 3000); /* freed after its grace */
-        cr_assert(replay_memo_restore(&m, 0, 7, t0 + 11600, &fresh));
+        replay_memo_add(&m, 0, 7, &r, 12, t0 + 3000); /* freed after its grace */
+        cr_assert(replay_memo_restore(&m, 0, 7, t0 + 11600, &fresh, &tag));
+        cr_assert_eq(tag, 12, "the latest free has the word");
         /* Every sequence it had, or had skipped below its top: refused. */
         cr_assert_eq(replay_check(&fresh, 120, t0 + 1000, t0 + 11600), REPLAY_EDUP);
         cr_assert_eq(replay_check(&fresh, 140, t0 + 2900, t0 + 11600), REPLAY_EDUP);
@@ -303,12 +309,12 @@ Test(replay, memo_outlives_the_window_of_a_freed_sender)
         /* The same client's next batch goes on. */
         cr_assert_eq(replay_check(&fresh, 141, t0 + 11600, t0 + 11600), 0);
         /* Other senders, other keys: untouched. */
-        cr_assert_not(replay_memo_restore(&m, 0, 8, t0 + 11600, &fresh));
-        cr_assert_not(replay_memo_restore(&m, 1, 7, t0 + 11600, &fresh));
+        cr_assert_not(replay_memo_restore(&m, 0, 8, t0 + 11600, &fresh, &tag));
+        cr_assert_not(replay_memo_restore(&m, 1, 7, t0 + 11600, &fresh, &tag));
         /* Kept until every batch it saw is refused by time anyway. */
-        uint64_t until = t0 + 3000 + 2ull * REPLAY_SKEW_MS;
-        cr_assert(replay_memo_restore(&m, 0, 7, until - 1, &fresh));
-        cr_assert_not(replay_memo_restore(&m, 0, 7, until, &fresh));
+        uint64_t until = t0 + 3000 + REPLAY_MEMO_MS;
+        cr_assert(replay_memo_restore(&m, 0, 7, until - 1, &fresh, &tag));
+        cr_assert_not(replay_memo_restore(&m, 0, 7, until, &fresh, &tag));
         cr_assert_lt(replay_check_time(t0 + 3000 + REPLAY_SKEW_MS, until + 1), 0,
                      "a batch the memo saw would pass the time check after the memo went");
         replay_memo_free(&m);
@@ -319,14 +325,16 @@ Test(replay, memo_ring_counts_what_it_drops_early)
         const uint64_t t0 = 1800000000000ull;
         struct replay_memo m;
         struct replay r, out;
+        uint64_t tag;
 
         cr_assert_eq(replay_memo_init(&m, 4), 0);
         replay_init(&r);
         replay_commit(&r, 5);
         for (uint64_t id = 1; id <= 6; id++)
-                replay_memo_add(&m, 0, id, &r, t0);
+                replay_memo_add(&m, 0, id, &r, id, t0);
         cr_assert_eq(m.overwritten, 2);
-        cr_assert_not(replay_memo_restore(&m, 0, 1, t0, &out));
-        cr_assert(replay_memo_restore(&m, 0, 6, t0, &out));
+        cr_assert_not(replay_memo_restore(&m, 0, 1, t0, &out, &tag));
+        cr_assert(replay_memo_restore(&m, 0, 6, t0, &out, &tag));
+        cr_assert_eq(tag, 6);
         replay_memo_free(&m);
 }
