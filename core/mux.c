@@ -410,13 +410,28 @@ static void reap(struct mux *m)
         }
 }
 
+/* The peer's FIN counts as seen once every byte before it left through
+ * the owner's socket (mux_consumed), not when it was handed over: an exit
+ * that dies with bytes still queued for the target must not have let the
+ * client end the session cleanly (BRIEF §7 I2; tests/sim found it with exit
+ * restarts). */
+static bool fin_through(const struct msess *s)
+{
+        /* The exit says so only once its own FIN was acknowledged too: from
+         * then on its upstream socket ends with FIN, never RST (sockpipe),
+         * so what the client was told is what the target gets. The client
+         * says so at once: no wait on each other. */
+        return s->rx.fin_done && s->rx.consumed >= s->rx.fin_off &&
+               (s->m->role == MUX_CLIENT || s->tx.fin_acked);
+}
+
 static void ack_frame(const struct msess *s, struct frame *f)
 {
         memset(f, 0, sizeof(*f));
         f->type = FRAME_ACK;
         f->sid = s->sid;
         f->ack.flags = (uint8_t)((s->m->role == MUX_EXIT ? FRAME_ACK_OPENED : 0) |
-                                 (s->rx.fin_done ? FRAME_ACK_FIN_SEEN : 0));
+                                 (fin_through(s) ? FRAME_ACK_FIN_SEEN : 0));
         f->ack.acked = stream_rx_acked(&s->rx);
         f->ack.window = stream_rx_credit(&s->rx);
 }
@@ -442,7 +457,7 @@ static void sess_abort(struct mux *m, struct msess *s, uint8_t reason, int err)
 
 static void maybe_close(struct mux *m, struct msess *s)
 {
-        if (s->dead || !s->tx.fin_acked || !s->rx.fin_done)
+        if (s->dead || !s->tx.fin_acked || !fin_through(s))
                 return;
         if (s->ack_due) { /* the peer still needs FIN_SEEN */
                 struct frame f;
@@ -536,12 +551,15 @@ static void on_ack_frame(struct mux *m, struct msess *s, const struct frame *f)
         mark_opened(m, s);
         if (s->dead)
                 return;
+        bool through = fin_through(s);
         rc = stream_tx_ack(&s->tx, f->ack.acked, f->ack.window,
                            (f->ack.flags & FRAME_ACK_FIN_SEEN) != 0);
         if (rc < 0) {
                 sess_abort(m, s, FRAME_RST_PROTOCOL, rc);
                 return;
         }
+        if (!through && fin_through(s))
+                ack_now(s); /* the exit's FIN was the last thing FIN_SEEN waited for */
         sched(s);
         if (s->want_writable && stream_tx_space(&s->tx) >= s->tx.window / 4) {
                 s->want_writable = false;
@@ -1065,9 +1083,16 @@ int mux_consumed(struct msess *s, size_t n)
 
         if (rc < 0)
                 return rc;
-        /* Nothing more will come after a complete FIN: no window to open. */
-        if (rx->fin_known && rx->recvd == rx->fin_off)
+        /* Nothing more will come after a complete FIN: no window to open,
+         * but the last bytes out let FIN_SEEN go (and maybe the session). */
+        if (rx->fin_known && rx->recvd == rx->fin_off) {
+                if (fin_through(s)) {
+                        ack_now(s);
+                        sched(s);
+                        maybe_close(s->m, s);
+                }
                 return 0;
+        }
         if (rx->consumed + rx->window - s->ack_limit >= rx->window / 4) {
                 ack_now(s);
                 sched(s);

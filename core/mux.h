@@ -38,7 +38,8 @@
  *   protocol-error: a bad peer costs one session.
  *
  * Callbacks run inside mux_input() and mux_accept() (and on_pending inside
- * any call that queues frames). In a callback the owner may call
+ * any call that queues frames; on_closed inside mux_consumed() when the last
+ * bytes before the peer's FIN left and the session is over). In a callback the owner may call
  * mux_write, mux_shutdown, mux_consumed, mux_reset/mux_reject, mux_accept, mux_set_ud on any
  * session, but not mux_input, mux_build, mux_rewind or mux_free.
  */
@@ -167,7 +168,9 @@ int mux_shutdown(struct msess *s);
  * it), no callbacks; <s> is invalid on return. */
 void mux_reset(struct msess *s, uint8_t reason);
 /* The owner wrote <n> more bytes from on_data to its socket. Returns 0 or
- * -EINVAL (more than was delivered). */
+ * -EINVAL (more than was delivered). The peer's FIN is acknowledged
+ * (FIN_SEEN) only once every byte before it is consumed: so this may end
+ * the session (on_closed, before it returns). */
 int mux_consumed(struct msess *s, size_t n);
 /* Exit: the dial succeeded. Sends ACK with OPENED and delivers what arrived
  * meanwhile (on_data, maybe on_fin, before returning). Returns 0 or

@@ -6,6 +6,19 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+
+/* While the session is live its socket closes with RST (SO_LINGER 0), even
+ * when the process is killed and the kernel closes it: the peer must never
+ * take a stream cut short, either way, for a clean end (BRIEF §7 I2;
+ * tests/sim found apps and targets getting a FIN from a killed client or
+ * exit). A session that ended cleanly lets go of it before its FIN. */
+static void abort_on_close(struct rconn *c, bool on)
+{
+        struct linger lg = {.l_onoff = on, .l_linger = 0};
+
+        setsockopt(reactor_conn_fd(c), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
 
 void sockpipe_init(struct sockpipe *p, struct rconn *c, struct msess *s,
                    void (*on_free)(struct sockpipe *p))
@@ -14,6 +27,7 @@ void sockpipe_init(struct sockpipe *p, struct rconn *c, struct msess *s,
         p->c = c;
         p->s = s;
         p->on_free = on_free;
+        abort_on_close(c, true);
 }
 
 static void maybe_free(struct sockpipe *p)
@@ -186,7 +200,9 @@ void sockpipe_sess_closed(struct sockpipe *p)
         p->s = NULL;
         /* Both directions ended cleanly (or the reset already closed the
          * socket): send what is queued, then FIN. */
-        if (p->c && !p->reset)
+        if (p->c && !p->reset) {
+                abort_on_close(p->c, false);
                 reactor_conn_close(p->c, REACTOR_CLOSE_FLUSH);
+        }
         maybe_free(p);
 }

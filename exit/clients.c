@@ -69,6 +69,11 @@ static void client_free(struct client *cl)
                 if (u->dial) {
                         dialer_cancel(u->dial);
                         free(u);
+                } else if (u->piped && !u->pipe.s && !u->pipe.reset) {
+                        /* Its session ended cleanly (the client was told
+                         * so): the last bytes are leaving, then FIN. A
+                         * reset here would cut what the target had not
+                         * read yet (tests/sim, exit restarts). */
                 } else if (u->piped) {
                         sockpipe_abort(&u->pipe);
                 } else {

@@ -1262,3 +1262,36 @@ Test(mux, reset_heard_spares_sessions_sent_after_what_was_heard)
         cr_assert_not(c->got_reset, "its OPEN never left");
         h_fini();
 }
+
+/* FIN_SEEN only once the bytes before the FIN left through the owner's
+ * socket: an exit that dies with them queued must not have let the client
+ * end the session cleanly (tests/sim, exit restarts). */
+Test(mux, fin_seen_waits_for_the_bytes_to_be_consumed)
+{
+        static uint8_t region[REGION];
+        struct frame f;
+        size_t len;
+
+        h_init();
+        H.ex.consume = CONSUME_NEVER;
+        H.exit_waits_fin = true; /* the exit sends nothing back meanwhile */
+        H.c2s_len = 5;           /* the harness writes 5 keyed bytes, then FIN */
+        H.s2c_len = 0;
+        h_open();
+        steps(6);
+        cr_assert_eq(H.ex.n, 1);
+        struct conn *e = &H.ex.conns[0];
+        cr_assert(e->got_fin, "the FIN came through");
+        cr_assert_not(H.cli.conns[0].closed, "the client's session ended before the bytes left");
+        flush(&H.ex);
+        cr_assert_eq(mux_consumed(e->s, 4), 0);
+        cr_assert_eq(mux_build(H.ex.m, region, sizeof(region), &len), 0);
+        cr_assert(!find_frame(region, len, FRAME_ACK, e->sid, 0, &f) ||
+                      !(f.ack.flags & FRAME_ACK_FIN_SEEN),
+                  "FIN_SEEN with a byte still unconsumed");
+        cr_assert_eq(mux_consumed(e->s, 1), 0);
+        cr_assert_eq(mux_build(H.ex.m, region, sizeof(region), &len), 0);
+        cr_assert(find_frame(region, len, FRAME_ACK, e->sid, 0, &f), "no ACK once consumed");
+        cr_assert(f.ack.flags & FRAME_ACK_FIN_SEEN);
+        h_fini();
+}
