@@ -491,6 +491,14 @@ static const uint8_t *proof_of(const uint8_t *frames, size_t len)
         return NULL;
 }
 
+/* A creation cookie names the complement of the last incarnation freed:
+ * never the same as that incarnation's own cookies, which its client still
+ * holds and must not pass for a new life (tests/sim, seed 588). */
+static uint64_t creation_of(uint64_t freed)
+{
+        return ~freed;
+}
+
 /* The incarnation cookies of (<k>, <instance>) name now: the live one's,
  * or for making one, that of the last one freed (each life of an instance
  * has its own creation cookie: one issued before a free never makes the
@@ -503,30 +511,40 @@ static uint64_t incarnation_of(struct server *srv, size_t k, uint64_t instance,
         if (cl)
                 return cl->incarnation;
         replay_memo_restore(&srv->gone, (uint32_t)k, instance, tunnel_wall_ms(), NULL, &tag);
-        return tag;
+        return creation_of(tag);
 }
 
-/* Whether <proof> holds for (<k>, <instance>) as the exit knows it now. */
+/* Whether <proof> holds for (<k>, <instance>) as the exit knows it now,
+ * on a link whose own challenge nonce is <link> (0 for a POST). */
 static bool proof_holds(struct server *srv, size_t k, uint64_t instance, const struct client *cl,
-                        const uint8_t *proof)
+                        const uint8_t *proof, uint64_t link)
 {
         uint64_t epoch = cookie_epoch(srv);
 
         if (!proof)
                 return false;
-        if (cookie_check(&srv->jar, (uint32_t)k, instance, incarnation_of(srv, k, instance, cl),
-                         epoch, proof))
+        if (cookie_check(&srv->jar, (uint32_t)k, instance,
+                         incarnation_of(srv, k, instance, cl) ^ link, epoch, proof))
                 return true;
         /* Requests that left with the creation cookie, before the client
          * heard of its incarnation. */
-        return cl && cl->born_epoch + 1 >= epoch &&
+        return cl && !link && cl->born_epoch + 1 >= epoch &&
                cookie_check(&srv->jar, (uint32_t)k, instance, cl->born_of, epoch, proof);
+}
+
+/* A WebSocket becomes a client's downstream only on a cookie made for that
+ * very connection: a batch recorded elsewhere and delivered on it first
+ * (held back from the client's own link) can never bind it (tests/sim,
+ * seed 8873). A POST is answered on its own request, so it needs none. */
+static uint64_t link_nonce(const struct hconn *h)
+{
+        return h->state == H_WS ? h->chal_nonce : 0;
 }
 
 /* Seals a CHALLENGE for (<k>, <instance>) into srv->chal: the answer to a
  * batch that was not acted on. Needs no instance, makes none. */
 static int challenge(struct server *srv, size_t k, uint64_t instance, const struct client *cl,
-                     uint64_t now)
+                     uint64_t link, uint64_t now)
 {
         struct frame f = {.type = FRAME_CHALLENGE};
         struct batch_meta meta = {.instance_id = instance, .time_ms = now};
@@ -544,7 +562,7 @@ static int challenge(struct server *srv, size_t k, uint64_t instance, const stru
                     : gone.any ? gone.top + 1
                                : 0;
         }
-        cookie_make(&srv->jar, (uint32_t)k, instance, incarnation_of(srv, k, instance, cl),
+        cookie_make(&srv->jar, (uint32_t)k, instance, incarnation_of(srv, k, instance, cl) ^ link,
                     cookie_epoch(srv), f.chal.cookie);
         if (frame_encode(&f, srv->chal + BATCH_PREFIX_LEN, FRAME_CHAL_LEN, &used) < 0 ||
             batch_seal(&srv->keys[k].chal, &meta, srv->chal, used,
@@ -605,12 +623,13 @@ int clients_deliver(struct server *srv, struct hconn *h, const uint8_t *p, size_
          * this exit, for the instance the exit has now: replays from
          * before a restart, or of an instance made anew, and a recorded
          * batch on a new link, get a challenge and nothing else. */
-        if (!h->cl && !proof_holds(srv, k, meta.instance_id, cl, proof_of(frames, frames_len))) {
+        if (!h->cl && !proof_holds(srv, k, meta.instance_id, cl, proof_of(frames, frames_len),
+                                   link_nonce(h))) {
                 if (replay_check_time(meta.time_ms, now) < 0) {
                         srv->st.refused_batches++;
                         return -EACCES; /* stale: not even a challenge */
                 }
-                return challenge(srv, k, meta.instance_id, cl, now);
+                return challenge(srv, k, meta.instance_id, cl, link_nonce(h), now);
         }
         if (!cl) {
                 /* A batch that would be refused makes nothing: a stale
@@ -635,7 +654,7 @@ int clients_deliver(struct server *srv, struct hconn *h, const uint8_t *p, size_
                         return ret;
                 cl->tun.replay = window;
                 cl->born_epoch = cookie_epoch(srv);
-                cl->born_of = born_of;
+                cl->born_of = creation_of(born_of);
                 fresh = true;
         }
         ret = tunnel_deliver(&cl->tun, &meta, frames, frames_len, now);

@@ -100,10 +100,11 @@ struct hconn {
         /* H_POLL: place in cl->polls, and how to answer. */
         struct hconn *poll_next, *poll_prev;
         struct timer poll_timer;
-        bool text;       /* the request was base64 text: answer the same way */
-        bool carried;    /* the request carried frames: answer at the next flush */
-        bool keep_alive; /* the request allowed another after it */
-        bool limited;    /* H_WS: closing with "instance limit reached" */
+        bool text;           /* the request was base64 text: answer the same way */
+        uint64_t chal_nonce; /* H_WS: its own challenges name it (clients.c) */
+        bool carried;        /* the request carried frames: answer at the next flush */
+        bool keep_alive;     /* the request allowed another after it */
+        bool limited;        /* H_WS: closing with "instance limit reached" */
 };
 
 struct client {

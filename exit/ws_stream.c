@@ -11,6 +11,7 @@
  */
 #include "exit/server_priv.h"
 
+#include "core/hostenv.h"
 #include "core/log.h"
 #include "transport/ws.h"
 
@@ -141,6 +142,8 @@ void ws_stream_start(struct hconn *h, const uint8_t *rest, size_t n)
                 return;
         }
         h->state = H_WS;
+        while (!h->chal_nonce)
+                hostenv_random(&h->chal_nonce, sizeof(h->chal_nonce));
         reactor_timer_stop(h->srv->r, &h->deadline);
         h->last_rx_ms = reactor_now_ms(h->srv->r);
         reactor_timer_start(h->srv->r, &h->heartbeat, HEARTBEAT_MS, heartbeat_tick, h);

@@ -454,14 +454,13 @@ int client_batch_in(struct crt *rt, const uint8_t *p, size_t n)
         }
         bool refused = rt->chal_resend;
         if (refused) {
-                /* That batch was not acted on: everything goes again, with
-                 * the cookie. */
-                mux_rewind(rt->mux);
+                /* That batch was not acted on: everything not acknowledged
+                 * goes again with the cookie, and, since it may have
+                 * carried a PING REWIND (a new link asks the exit to resend
+                 * what the old one lost), the exit is asked again too. The
+                 * answer proves the link now, not at the next heartbeat. */
                 rt->chal_resend = false;
-                /* And a PING: whatever else goes again (maybe nothing,
-                 * if its sessions just ended), an answer proves the link
-                 * with the cookie now, rather than at the next heartbeat. */
-                if (mux_ping(rt->mux, 1) < 0)
+                if (rt->proven ? mux_recover(rt->mux, 1) < 0 : mux_ping(rt->mux, 1) < 0)
                         log_error("out of memory queuing a PING");
         }
         client_kick(rt);
