@@ -98,6 +98,10 @@ void ssock_abort(struct ssock *s);
 void ssock_close(struct ssock *s);
 /* 0, or -ECONNRESET / -ECONNREFUSED / -ETIMEDOUT once it failed. */
 int ssock_error(const struct ssock *s);
+/* Bytes the peer of <s> has read of what <s> sent. */
+uint64_t ssock_peer_read(const struct ssock *s);
+/* Bytes <s> has sent in all (queued included). */
+uint64_t ssock_sent_total(const struct ssock *s);
 bool ssock_connected(const struct ssock *s);
 
 /* What the reactor needs from a socket it adopted. */
@@ -116,7 +120,7 @@ void sim_set_current_node(enum sim_node n);
 enum sim_node sim_current_node(void);
 /* Wall clock skew per node (sim_hostenv.c). */
 extern int64_t sim_skew_ms[NODE_COUNT];
-/* Closes every socket of <node> as a dying process does. */
+/* Closes every socket of <node> as the kernel does for a killed process. */
 void sim_node_crash(enum sim_node node);
 /* A tap sees every byte a <from> node sends to a <to> node, per connection. */
 typedef void (*sim_tap_fn)(struct ssock *from, const uint8_t *p, size_t n, void *ud);

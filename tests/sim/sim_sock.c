@@ -194,6 +194,7 @@ struct ssock {
         int so_error; /* result of a non-blocking connect */
         uint64_t last_at;
         size_t wire; /* sent by this end, not yet read by the peer */
+        uint64_t read_total, sent_total;
         /* received, in order */
         struct chunk *rx_head, *rx_tail;
         size_t rx_bytes;
@@ -448,6 +449,7 @@ static void pump(void *a, uint64_t b)
                 }
                 c->n = n;
                 s->wire += n;
+                s->sent_total += n;
                 sim_tap_fn tap = W.tap[s->node][s->peer->node];
                 if (tap)
                         tap(s, c->data, n, W.tap_ud[s->node][s->peer->node]);
@@ -597,6 +599,7 @@ size_t ssock_read(struct ssock *s, uint8_t *buf, size_t cap, bool *eof)
                 }
         }
         s->rx_bytes -= n;
+        s->read_total += n;
         if (n && s->peer) {
                 s->peer->wire -= n;
                 kick(s->peer);
@@ -604,6 +607,16 @@ size_t ssock_read(struct ssock *s, uint8_t *buf, size_t cap, bool *eof)
         if (!n && !s->rx_head && s->rx_fin)
                 *eof = true;
         return n;
+}
+
+uint64_t ssock_peer_read(const struct ssock *s)
+{
+        return s->peer ? s->peer->read_total : 0;
+}
+
+uint64_t ssock_sent_total(const struct ssock *s)
+{
+        return s->sent_total;
 }
 
 int ssock_error(const struct ssock *s)
@@ -789,9 +802,16 @@ unsigned sim_reset_transport(void)
 
 void sim_node_crash(enum sim_node node)
 {
-        for (struct ssock *s = W.all; s; s = s->all_next)
-                if (s->node == node && !s->closed)
-                        ssock_abort(s);
+        /* The kernel closes a dead process's sockets as close() would: what
+         * it already took still goes, then FIN, or RST over unread bytes;
+         * what the process had queued itself (a reactor's queue) is lost. */
+        for (struct ssock *s = W.all; s; s = s->all_next) {
+                if (s->node != node || s->closed)
+                        continue;
+                s->rc = NULL;
+                s->fn = NULL;
+                ssock_close(s);
+        }
 }
 
 /* ---- the runtime's socket calls ---- */
