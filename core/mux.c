@@ -1087,9 +1087,13 @@ int mux_consumed(struct msess *s, size_t n)
          * but the last bytes out let FIN_SEEN go (and maybe the session). */
         if (rx->fin_known && rx->recvd == rx->fin_off) {
                 if (fin_through(s)) {
+                        struct mux *m = s->m;
                         ack_now(s);
                         sched(s);
-                        maybe_close(s->m, s);
+                        m->depth++; /* on_closed gets <s> alive; freed after */
+                        maybe_close(m, s);
+                        if (--m->depth == 0)
+                                reap(m);
                 }
                 return 0;
         }

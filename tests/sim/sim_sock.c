@@ -234,7 +234,8 @@ void sim_sockets_free(void)
         free(W.heap);
         W.heap = NULL;
         W.n = W.cap = 0;
-        memset(W.by_fd, 0, W.by_fd_cap * sizeof(*W.by_fd));
+        if (W.by_fd)
+                memset(W.by_fd, 0, W.by_fd_cap * sizeof(*W.by_fd));
 }
 
 static struct ssock *sk_new(enum sim_node node)
