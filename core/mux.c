@@ -1147,6 +1147,19 @@ size_t mux_sess_tx_held(const struct msess *s)
         return (size_t)(s->tx.written - s->tx.acked);
 }
 
+void mux_held(const struct mux *m, size_t *total, size_t *most)
+{
+        *total = *most = 0;
+        for (size_t i = 0; i < ((size_t)1 << m->tab_bits); i++) {
+                for (const struct msess *s = m->tab[i]; s; s = s->hnext) {
+                        size_t n = mux_sess_rx_held(s) + mux_sess_tx_held(s);
+                        *total += n;
+                        if (n > *most)
+                                *most = n;
+                }
+        }
+}
+
 size_t mux_sess_mem(const struct msess *s)
 {
         size_t n = sizeof(*s) + s->tx.cap;

@@ -186,6 +186,10 @@ uint32_t mux_sid(const struct msess *s);
  * in the send buffer: what this session costs in data memory (<= 2W). */
 size_t mux_sess_rx_held(const struct msess *s);
 size_t mux_sess_tx_held(const struct msess *s);
+/* Data bytes held over every live session (mux_sess_rx_held +
+ * mux_sess_tx_held) in *total, and the most one session holds in *most:
+ * flow control keeps that at or below twice the window. */
+void mux_held(const struct mux *m, size_t *total, size_t *most);
 /* Heap bytes the mux holds for <s> (state and buffers): what an idle
  * session costs. */
 size_t mux_sess_mem(const struct msess *s);

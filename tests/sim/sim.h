@@ -126,6 +126,14 @@ void sim_node_crash(enum sim_node node);
 typedef void (*sim_tap_fn)(struct ssock *from, const uint8_t *p, size_t n, void *ud);
 void sim_set_tap(enum sim_node from, enum sim_node to, sim_tap_fn fn, void *ud);
 
+/* ---- sim_peek.c: inside the client and the exit ---- */
+
+struct crt;
+struct server;
+/* Data bytes their muxes hold: in all, and the most one session holds. */
+void sim_peek_client(const struct crt *rt, size_t *total, size_t *most);
+void sim_peek_exit(const struct server *srv, size_t *total, size_t *most);
+
 /* ---- sim_reactor.c ---- */
 
 /* Called by sim_sock.c when a socket bound to <c> changed. */

@@ -117,6 +117,7 @@ struct world {
         uint64_t seed;
         bool post, faults, replays, restarts;
         unsigned grace_s, target_accepts, target_connects, window;
+        size_t peak_client, peak_exit; /* data the muxes held, at most */
         bool optimistic;
         struct config_exit ecfg;
         struct config_client ccfg;
@@ -883,6 +884,33 @@ static void replay(void *a, uint64_t b)
                   ans && ans->seen ? "the exit had it" : "never reached the exit");
 }
 
+/* ---- memory ---- */
+
+/* Flow control bounds what a session holds at either end: at most the
+ * window each way. Checked every 100 ms of the run. */
+static void memory_check(void *a, uint64_t b)
+{
+        size_t total, most, bound = 2 * (size_t)w->window;
+
+        (void)a;
+        (void)b;
+        if (w->fail[0])
+                return;
+        sim_peek_client(w->client, &total, &most);
+        if (most > bound)
+                failf("memory: a client session holds %zu bytes, over twice the window (%zu)", most,
+                      bound);
+        if (total > w->peak_client)
+                w->peak_client = total;
+        sim_peek_exit(w->exit_srv, &total, &most);
+        if (most > bound)
+                failf("memory: an exit session holds %zu bytes, over twice the window (%zu)", most,
+                      bound);
+        if (total > w->peak_exit)
+                w->peak_exit = total;
+        sim_at(sim_now() + 100, memory_check, NULL, 0);
+}
+
 /* ---- faults ---- */
 
 enum fault { F_PARTITION, F_RESET, F_EXIT_RESTART, F_EXIT_KILL, F_CLIENT_RESTART, F_REPLAY };
@@ -1035,6 +1063,7 @@ static void build(uint64_t seed, int want_post, int want_faults)
                   w->optimistic ? " optimistic," : "", w->faults ? "on" : "off");
         exit_start();
         client_start();
+        sim_at(100, memory_check, NULL, 0);
 }
 
 /* How long a session may take with no fault near it: LIVE_MS, plus what a
@@ -1130,6 +1159,8 @@ static bool run_seed(uint64_t seed, int want_post, int want_faults, uint64_t *ev
                 if (all_done && sim_now() > w->fault_end + 1000)
                         break;
         }
+        sim_trace("memory: the muxes held at most %zu bytes of data at the client, %zu at the exit",
+                  w->peak_client, w->peak_exit);
         if (!w->fail[0])
                 check_end();
         if (!w->fail[0] && w->stolen[0])

@@ -1295,3 +1295,24 @@ Test(mux, fin_seen_waits_for_the_bytes_to_be_consumed)
         cr_assert(f.ack.flags & FRAME_ACK_FIN_SEEN);
         h_fini();
 }
+
+/* mux_held: what the sessions hold, in all and at most, for the
+ * simulator's memory check. */
+Test(mux, held_counts_both_directions)
+{
+        size_t total, most, acc;
+        static uint8_t big[W];
+
+        h_init();
+        mux_held(H.cli.m, &total, &most);
+        cr_assert_eq(total, 0);
+        struct conn *a = h_open();
+        struct conn *b = h_open();
+        cr_assert_eq(mux_write(a->s, big, 1000, &acc), 0);
+        cr_assert_eq(mux_write(b->s, big, sizeof(big), &acc), 0);
+        mux_held(H.cli.m, &total, &most);
+        cr_assert_eq(total, 1000 + acc);
+        cr_assert_eq(most, acc);
+        cr_assert_leq(most, 2u * W);
+        h_fini();
+}
