@@ -19,6 +19,7 @@
 #include "tools/forwarder.h"
 
 #include "core/bytes.h"
+#include "core/hostenv.h"
 #include "core/log.h"
 #include "core/reactor.h"
 #include "core/sigwatch.h"
@@ -1235,30 +1236,36 @@ static int setup_exits(struct fwd *f)
         return 0;
 }
 
-int forwarder_run(const struct forwarder_conf *conf)
+/* The summary line of forwarder_run, and of a forwarder closed by a test. */
+static void summary(const struct fwd *f)
+{
+        fprintf(stderr,
+                "urelay forwarder: %llu posts, %llu forwarded, faults: 502=%llu truncated=%llu "
+                "429=%llu quota=%llu, echoes served=%llu\n",
+                (unsigned long long)f->posts, (unsigned long long)f->forwarded,
+                (unsigned long long)f->fails, (unsigned long long)f->truncs,
+                (unsigned long long)f->rates, (unsigned long long)f->quotas,
+                (unsigned long long)f->echoes);
+}
+
+int forwarder_open(struct fwd **out, struct reactor *r, const struct forwarder_conf *conf)
 {
         struct fwd *f = calloc(1, sizeof(*f));
-        char why[512], line[FORWARDER_MAX_EXITS * (NETADDR_URL_STRLEN + 2)];
-        int code = URELAY_EXIT_RUNTIME, ret, fd;
-        size_t n = 0;
+        int ret, fd;
 
+        *out = f;
         if (!f) {
+                reactor_free(r);
                 fprintf(stderr, "urelay forwarder: out of memory\n");
                 return URELAY_EXIT_RUNTIME;
         }
         f->conf = conf;
-        if (getrandom(&f->rng, sizeof(f->rng), GRND_NONBLOCK) != sizeof(f->rng))
-                f->rng = timer_now_ms() ^ (uint64_t)getpid() << 32;
+        f->r = r;
+        /* Which POSTs meet a fault is no secret: the host's randomness. */
+        hostenv_random(&f->rng, sizeof(f->rng));
         if (setup_exits(f) < 0) {
                 fprintf(stderr, "urelay forwarder: every --exit needs an IP literal\n");
-                free(f);
                 return URELAY_EXIT_USAGE;
-        }
-        ret = reactor_new(&f->r, NULL, why, sizeof(why));
-        if (ret < 0) {
-                fprintf(stderr, "urelay forwarder: io_uring unavailable: %s\n", why);
-                free(f);
-                return URELAY_EXIT_NOURING;
         }
         netaddr_format(&conf->listen, f->listen_name, sizeof(f->listen_name));
         fd = netaddr_listen(&conf->listen, 1024);
@@ -1268,8 +1275,39 @@ int forwarder_run(const struct forwarder_conf *conf)
                         close(fd);
                 fprintf(stderr, "urelay forwarder: cannot listen on %s: %s\n", f->listen_name,
                         strerror(-ret));
-                goto out;
+                return URELAY_EXIT_RUNTIME;
         }
+        return 0;
+}
+
+void forwarder_close(struct fwd *f)
+{
+        if (!f)
+                return;
+        f->stopping = true;
+        reactor_timer_stop(f->r, &f->st.expiry);
+        reactor_free(f->r); /* closes every connection; their on_close frees them */
+        store_free(&f->st);
+        free(f);
+}
+
+int forwarder_run(const struct forwarder_conf *conf)
+{
+        char why[512], line[FORWARDER_MAX_EXITS * (NETADDR_URL_STRLEN + 2)];
+        struct reactor *r;
+        struct fwd *f;
+        int code, ret;
+        size_t n = 0;
+
+        ret = reactor_new(&r, NULL, why, sizeof(why));
+        if (ret < 0) {
+                fprintf(stderr, "urelay forwarder: io_uring unavailable: %s\n", why);
+                return URELAY_EXIT_NOURING;
+        }
+        code = forwarder_open(&f, r, conf);
+        if (code != 0)
+                goto out;
+        code = URELAY_EXIT_RUNTIME;
         ret = sigwatch_start(&f->sig, f->r, on_signal, f);
         if (ret < 0) {
                 fprintf(stderr, "urelay forwarder: cannot watch signals: %s\n", strerror(-ret));
@@ -1286,18 +1324,8 @@ int forwarder_run(const struct forwarder_conf *conf)
         f->stopping = true;
         sigwatch_stop(&f->sig);
         close_idle(f);
-        fprintf(stderr,
-                "urelay forwarder: %llu posts, %llu forwarded, faults: 502=%llu truncated=%llu "
-                "429=%llu quota=%llu, echoes served=%llu\n",
-                (unsigned long long)f->posts, (unsigned long long)f->forwarded,
-                (unsigned long long)f->fails, (unsigned long long)f->truncs,
-                (unsigned long long)f->rates, (unsigned long long)f->quotas,
-                (unsigned long long)f->echoes);
+        summary(f);
 out:
-        f->stopping = true;
-        reactor_timer_stop(f->r, &f->st.expiry);
-        reactor_free(f->r); /* closes every connection; their on_close frees them */
-        store_free(&f->st);
-        free(f);
+        forwarder_close(f);
         return code;
 }

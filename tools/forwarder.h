@@ -45,4 +45,13 @@ void forwarder_conf_init(struct forwarder_conf *c);
  * exit code (tools/cmd.h). */
 int forwarder_run(const struct forwarder_conf *c);
 
+struct fwd;
+struct reactor;
+/* The same in parts, for a caller that runs the reactor (tests/sim): sets
+ * up on <r>, which it takes over, and listens. Returns 0 or an exit code
+ * with the cause on stderr; *out goes to forwarder_close either way, which
+ * frees the forwarder and its reactor. <c> must outlive it. */
+int forwarder_open(struct fwd **out, struct reactor *r, const struct forwarder_conf *c);
+void forwarder_close(struct fwd *f);
+
 #endif
