@@ -247,11 +247,22 @@ static void req_fail(struct worker *w, enum link_verdict v, const char *msg)
         pump(p);
 }
 
+static void req_failed_as(struct worker *w, enum link_verdict v, const char *why);
+
 static void req_failed(struct worker *w, bool answered, const char *why)
+{
+        req_failed_as(w, answered ? LINK_REFUSED : LINK_NET, why);
+}
+
+/* <v> LINK_SUSPECT: a 200 whose body is no authentic batch. A wrong key
+ * gets the exit's decoy, not a 200; a forwarder that cut or mangled the
+ * answer gives this too (tests/sim: a faulty forwarder ended a client with
+ * code 2), so it is asked again before it means a wrong key. */
+static void req_failed_as(struct worker *w, enum link_verdict v, const char *why)
 {
         char msg[2560];
 
-        if (!answered) {
+        if (v == LINK_NET) {
                 req_fail(w, LINK_NET, why);
                 return;
         }
@@ -259,7 +270,7 @@ static void req_failed(struct worker *w, bool answered, const char *why)
                  "%s answered, but not as an urelay exit taking this key (%s): check the "
                  "endpoint URL and the key file",
                  w->ep->name, why);
-        req_fail(w, LINK_REFUSED, msg);
+        req_fail(w, v, msg);
 }
 
 /* The endpoint's quota is spent: it rests (with its account) until
@@ -325,7 +336,8 @@ static void answered_batch(struct worker *w)
                 /* Text mode (docs/protocol.md §6), whatever we sent. */
                 ret = b64_decode((const char *)body, len, body, len, &blen);
                 if (ret < 0) {
-                        req_failed(w, true, "the answer is neither a batch nor base64 of one");
+                        req_failed_as(w, LINK_SUSPECT,
+                                      "the answer is neither a batch nor base64 of one");
                         return;
                 }
                 len = blen;
@@ -338,7 +350,7 @@ static void answered_batch(struct worker *w)
                 char why[160];
                 snprintf(why, sizeof(why), "the answer is not an authentic batch (%s)",
                          batch_strerror(ret));
-                req_failed(w, true, why);
+                req_failed_as(w, LINK_SUSPECT, why);
                 return;
         }
         if (!http1_keep_alive(http1_msg_head(&w->resp)))
