@@ -54,7 +54,15 @@ void sim_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* ---- nodes and the network ---- */
 
 /* Every socket belongs to a node; faults act on the path between nodes. */
-enum sim_node { NODE_APP, NODE_CLIENT, NODE_EXIT, NODE_TARGET, NODE_ATTACKER, NODE_COUNT };
+enum sim_node {
+        NODE_APP,
+        NODE_CLIENT,
+        NODE_EXIT,
+        NODE_TARGET,
+        NODE_ATTACKER,
+        NODE_FWD, /* urelay forwarder, the Apps Script stand-in, between client and exit */
+        NODE_COUNT
+};
 
 struct sim_net_conf {
         unsigned lat_min_ms, lat_max_ms; /* one way, client <-> exit */
@@ -65,7 +73,8 @@ extern struct sim_net_conf sim_net;
 
 /* Bytes from client to exit are held (not lost: TCP resends) until <until>. */
 void sim_partition(uint64_t until);
-/* Resets every live connection between client and exit. Returns how many. */
+/* Resets every live connection of the tunnel's path (client, forwarder,
+ * exit). Returns how many. */
 unsigned sim_reset_transport(void);
 
 /* ---- simulated sockets ---- */

@@ -333,7 +333,8 @@ static bool far_path(enum sim_node a, enum sim_node b)
         /* The tunnel's path: client or attacker on one side, exit on the
          * other. */
         return (a == NODE_EXIT) != (b == NODE_EXIT) &&
-               (a == NODE_CLIENT || b == NODE_CLIENT || a == NODE_ATTACKER || b == NODE_ATTACKER);
+               (a == NODE_CLIENT || b == NODE_CLIENT || a == NODE_ATTACKER || b == NODE_ATTACKER ||
+                a == NODE_FWD || b == NODE_FWD);
 }
 
 static uint64_t arrival(struct ssock *s)
@@ -789,8 +790,11 @@ unsigned sim_reset_transport(void)
         unsigned n = 0;
 
         for (struct ssock *s = W.all; s; s = s->all_next) {
-                if (s->kind == SK_CONN && !s->closed && !s->err && s->node == NODE_CLIENT &&
-                    s->peer && s->peer->node == NODE_EXIT && (s->connected || s->connecting)) {
+                bool path = s->peer && ((s->node == NODE_CLIENT && (s->peer->node == NODE_EXIT ||
+                                                                    s->peer->node == NODE_FWD)) ||
+                                        (s->node == NODE_FWD && s->peer->node == NODE_EXIT));
+                if (s->kind == SK_CONN && !s->closed && !s->err && path &&
+                    (s->connected || s->connecting)) {
                         /* A middlebox resets both ends. */
                         if (!s->peer->closed && !s->peer->err)
                                 sim_at(W.now + 1, rst_arrive, s->peer, 0);

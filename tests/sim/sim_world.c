@@ -28,6 +28,7 @@
 #include "core/stream_gen.h"
 #include "exit/server.h"
 #include "tools/client.h"
+#include "tools/forwarder.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -125,6 +126,9 @@ struct world {
         struct server *exit_srv;
         struct reactor *exit_r;
         struct crt *client;
+        struct fwd *fwd; /* urelay forwarder between client and exit (post only) */
+        struct forwarder_conf fconf;
+        bool via_fwd, text, fwd_faults;
         struct reactor *client_r;
         int client_code;
         bool client_gone;
@@ -147,7 +151,7 @@ struct world {
         struct aead_keys keys;
         struct batch_opener s2c;
         uint8_t *scratch;
-        char exit_args[16][64], client_args[24][64];
+        char exit_args[16][64], client_args[28][64];
 };
 
 static struct world *w;
@@ -228,6 +232,21 @@ static void exit_stop(bool crash)
         w->exit_srv = NULL;
         w->exit_r = NULL;
         sim_trace("exit: %s", crash ? "killed" : "stopped");
+}
+
+static void fwd_start(void)
+{
+        struct reactor *r;
+
+        sim_set_current_node(NODE_FWD);
+        if (reactor_new(&r, NULL, NULL, 0) < 0)
+                abort();
+        sim_reactor_set_node(r, NODE_FWD);
+        if (forwarder_open(&w->fwd, r, &w->fconf) != 0) {
+                failf("the forwarder did not start");
+                forwarder_close(w->fwd);
+                w->fwd = NULL;
+        }
 }
 
 static void client_start(void)
@@ -427,6 +446,8 @@ static void app_event(struct ssock *s, void *ud);
 
 static bool fault_near(uint64_t from, uint64_t to)
 {
+        if (w->fwd_faults)
+                return true; /* the forwarder's faults go on all run long */
         return w->last_disruption && w->last_disruption + 1 >= from &&
                (to == 0 || w->last_disruption <= to + SETTLE_MS);
 }
@@ -913,11 +934,19 @@ static void memory_check(void *a, uint64_t b)
 
 /* ---- faults ---- */
 
-enum fault { F_PARTITION, F_RESET, F_EXIT_RESTART, F_EXIT_KILL, F_CLIENT_RESTART, F_REPLAY };
+enum fault {
+        F_PARTITION,
+        F_RESET,
+        F_EXIT_RESTART,
+        F_EXIT_KILL,
+        F_CLIENT_RESTART,
+        F_REPLAY,
+        F_FORWARDER, /* the forwarder's own: lost and cut answers, 429s (not drawn as events) */
+};
 
-static const char *const fault_names[] = {"partition", "reset",          "exit-restart",
-                                          "exit-kill", "client-restart", "replay"};
-#define FAULTS_ALL 0x3fu
+static const char *const fault_names[] = {"partition",      "reset",  "exit-restart", "exit-kill",
+                                          "client-restart", "replay", "forwarder"};
+#define FAULTS_ALL 0x7fu
 static unsigned fault_mask = FAULTS_ALL;
 
 static void fault(void *a, uint64_t kind)
@@ -960,6 +989,8 @@ static void fault(void *a, uint64_t kind)
         case F_REPLAY:
                 replay(NULL, 0);
                 break;
+        case F_FORWARDER:
+                break; /* set up with the forwarder, not an event */
         }
 }
 
@@ -969,7 +1000,7 @@ static const char *const transports[] = {"ws", "post"};
 
 static void build(uint64_t seed, int want_post, int want_faults)
 {
-        const char *eargv[16], *cargv[24];
+        const char *eargv[16], *cargv[28];
         char err[512], url[128], win[16], grace[16], lp[16], workers[8];
         struct config_cmdline cl;
 
@@ -997,6 +1028,30 @@ static void build(uint64_t seed, int want_post, int want_faults)
         snprintf(url, sizeof(url), "%s://127.0.0.2:%u/%s", w->post ? "http" : "ws", EXIT_PORT,
                  w->post ? "tunnel" : "stream");
 
+        /* POST through the Apps Script stand-in (302 -> GET, maybe text),
+         * with its faults when drawn. */
+        w->via_fwd = w->post && sim_chance(35);
+        if (w->via_fwd) {
+                char ferr[128];
+                forwarder_conf_init(&w->fconf);
+                if (netaddr_parse("127.0.0.4:9000", &w->fconf.listen, ferr, sizeof(ferr)) < 0 ||
+                    netaddr_url_parse("http://127.0.0.2:8080/tunnel", &w->fconf.exits[0], ferr,
+                                      sizeof(ferr)) < 0)
+                        abort();
+                w->fconf.nexits = 1;
+                w->fconf.latency_ms = (unsigned)sim_below(30);
+                w->fconf.jitter_ms = (unsigned)sim_below(20);
+                w->fconf.retry_after = 1;
+                w->text = sim_chance(50);
+                if (w->faults && (fault_mask & (1u << F_FORWARDER)) && sim_chance(60)) {
+                        w->fwd_faults = true;
+                        w->fconf.fail_every = sim_chance(60) ? 4 + sim_below(20) : 0;
+                        w->fconf.truncate_every = sim_chance(40) ? 4 + sim_below(20) : 0;
+                        w->fconf.rate_every = sim_chance(40) ? 6 + sim_below(30) : 0;
+                }
+                snprintf(url, sizeof(url), "http://127.0.0.4:9000/exec");
+        }
+
         int ec = argv_of(w->exit_args, 16, eargv, "exit", "--listen", "127.0.0.2:8080",
                          "--key-file", "sim.key", "--allow-dest", "127.0.0.0/8", "--window", win,
                          "--grace", grace, "--long-poll", lp, NULL);
@@ -1005,11 +1060,12 @@ static void build(uint64_t seed, int want_post, int want_faults)
                 return;
         }
         int cc =
-            argv_of(w->client_args, 24, cargv, "client", "--socks", "127.0.0.1:1080", "--key-file",
+            argv_of(w->client_args, 28, cargv, "client", "--socks", "127.0.0.1:1080", "--key-file",
                     "sim.key", "-e", url, "--window", win, "--state-file", "", "--reconnect-delay",
                     "100", "--max-reconnect-delay", "2", "--workers", workers, "--hold-sessions",
                     "60", "--heartbeat", "60", "--heartbeat-timeout", "120",
-                    w->optimistic ? "--optimistic" : "--no-optimistic", NULL);
+                    w->optimistic ? "--optimistic" : "--no-optimistic",
+                    w->text ? "--text" : "--no-text", NULL);
         if (config_client_load(cc, (char **)cargv, &w->ccfg, &cl, err, sizeof(err)) != 0) {
                 failf("client config: %s", err);
                 return;
@@ -1054,14 +1110,21 @@ static void build(uint64_t seed, int want_post, int want_faults)
                                 w->fault_end = at + 4200;
                 }
                 sim_set_tap(NODE_CLIENT, NODE_EXIT, tap, NULL);
+                sim_set_tap(NODE_FWD, NODE_EXIT, tap, NULL); /* what the forwarder sends on */
         }
         w->end_ms = (w->fault_end > 8000 ? w->fault_end : 8000) + SETTLE_MS + LIVE_MS;
         sim_trace("world: seed %llu, %s, window %s, latency %u-%u ms, sockbuf %zu, %u apps, "
-                  "grace %s s, long poll %s s, %s workers,%s faults %s",
+                  "grace %s s, long poll %s s, %s workers,%s%s faults %s",
                   (unsigned long long)seed, transports[w->post], win, sim_net.lat_min_ms,
                   sim_net.lat_max_ms, sim_net.sockbuf, w->napps, grace, lp, workers,
-                  w->optimistic ? " optimistic," : "", w->faults ? "on" : "off");
+                  w->optimistic ? " optimistic," : "",
+                  !w->via_fwd     ? ""
+                  : w->fwd_faults ? " via a faulty forwarder,"
+                                  : " via the forwarder,",
+                  w->faults ? "on" : "off");
         exit_start();
+        if (w->via_fwd)
+                fwd_start();
         client_start();
         sim_at(100, memory_check, NULL, 0);
 }
@@ -1114,6 +1177,8 @@ static void free_world(void)
 {
         exit_stop(false);
         client_stop(false);
+        forwarder_close(w->fwd);
+        w->fwd = NULL;
         while (w->tconns) {
                 struct tconn *t = w->tconns;
                 w->tconns = t->next;
@@ -1254,7 +1319,7 @@ static int parse_faults(const char *arg, int *want)
                         fprintf(stderr,
                                 "urelay-sim: --faults: unknown kind \"%s\" (on, off, or a list of "
                                 "partition, reset, exit-restart, exit-kill, client-restart, "
-                                "replay)\n",
+                                "replay, forwarder)\n",
                                 t);
                         return -1;
                 }
@@ -1276,7 +1341,8 @@ static void usage(FILE *f)
                    "  --time SECONDS   run consecutive seeds for this long instead of --seeds\n"
                    "  --transport T    only ws or only post (default: drawn per seed)\n"
                    "  --faults F       on, off, or kinds to inject, comma-separated: partition,\n"
-                   "                   reset, exit-restart, exit-kill, client-restart, replay\n"
+                   "                   reset, exit-restart, exit-kill, client-restart, replay,\n"
+                   "                   forwarder (its lost and cut answers and 429s)\n"
                    "                   (default: all kinds, in 70%% of the seeds)\n"
                    "  --trace          print the trace of every seed (with --seed: debug log)\n"
                    "  --keep-going     do not stop at the first failing seed\n");
