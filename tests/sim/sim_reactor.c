@@ -366,63 +366,60 @@ void sim_reactor_sock_event(struct rconn *c)
         }
 }
 
-static struct ssock *sock_of(int fd)
+/* Binds the simulated socket <fd> to a new connection of <kind>; a notice
+ * follows in its own event if it has news already. */
+static int adopt(struct reactor *r, int fd, enum kind kind, const struct rconn_ops *ops, void *ud,
+                 struct rconn **out)
 {
-        return ssock_by_fd(fd);
+        struct ssock *sk = ssock_by_fd(fd);
+        struct rconn *c;
+
+        if (!sk)
+                return -EBADF;
+        c = conn_new(r, kind, sk, ops, ud);
+        if (!c)
+                return -ENOMEM;
+        ssock_bind_rconn(sk, c);
+        ssock_notify(sk);
+        *out = c;
+        return 0;
 }
 
 int reactor_conn_add(struct reactor *r, int fd, const struct rconn_ops *ops, void *ud,
                      struct rconn **out)
 {
-        struct ssock *sk = sock_of(fd);
         struct rconn *c;
+        int ret = adopt(r, fd, K_CONN, ops, ud, &c);
 
-        if (!sk)
-                return -EBADF;
-        c = conn_new(r, K_CONN, sk, ops, ud);
-        if (!c)
-                return -ENOMEM;
-        ssock_bind_rconn(sk, c);
-        ssock_notify(sk);
-        if (out)
+        if (ret == 0 && out)
                 *out = c;
-        return 0;
+        return ret;
 }
 
 int reactor_listen(struct reactor *r, int fd, const struct rconn_ops *ops, void *ud,
                    struct rconn **out)
 {
-        struct ssock *sk = sock_of(fd);
         struct rconn *c;
+        int ret = adopt(r, fd, K_LISTEN, ops, ud, &c);
 
-        if (!sk)
-                return -EBADF;
-        c = conn_new(r, K_LISTEN, sk, ops, ud);
-        if (!c)
-                return -ENOMEM;
-        ssock_bind_rconn(sk, c);
-        ssock_notify(sk);
-        if (out)
+        if (ret == 0 && out)
                 *out = c;
-        return 0;
+        return ret;
 }
 
 int reactor_poll_start(struct reactor *r, int fd, unsigned events, reactor_poll_fn fn, void *arg,
                        struct rconn **out)
 {
-        struct ssock *sk = sock_of(fd);
         struct rconn *c;
+        int ret;
 
-        (void)events;
-        if (!sk)
-                return -EBADF;
-        c = conn_new(r, K_POLL, sk, NULL, NULL);
-        if (!c)
-                return -ENOMEM;
+        (void)events; /* a connect's completion is all the runtime polls for */
+        /* The fields the poll needs are set before its notice runs. */
+        ret = adopt(r, fd, K_POLL, NULL, NULL, &c);
+        if (ret < 0)
+                return ret;
         c->pfn = fn;
         c->parg = arg;
-        ssock_bind_rconn(sk, c);
-        ssock_notify(sk);
         if (out)
                 *out = c;
         return 0;

@@ -201,14 +201,22 @@ static int argv_of(char (*store)[64], size_t n, const char **out, const char *fi
         return argc;
 }
 
-static void exit_start(void)
+/* A process of <node>: its reactor, and its socket() calls, are that
+ * node's. */
+static struct reactor *node_reactor(enum sim_node node)
 {
         struct reactor *r;
 
-        sim_set_current_node(NODE_EXIT);
+        sim_set_current_node(node);
         if (reactor_new(&r, NULL, NULL, 0) < 0)
                 abort();
-        sim_reactor_set_node(r, NODE_EXIT);
+        sim_reactor_set_node(r, node);
+        return r;
+}
+
+static void exit_start(void)
+{
+        struct reactor *r = node_reactor(NODE_EXIT);
         const uint8_t(*keys)[KEY_LEN] = (const uint8_t(*)[KEY_LEN])w->key;
         if (exit_server_open(&w->exit_srv, r, &w->ecfg, keys, 1) != 0) {
                 failf("the exit did not start");
@@ -236,12 +244,7 @@ static void exit_stop(bool crash)
 
 static void fwd_start(void)
 {
-        struct reactor *r;
-
-        sim_set_current_node(NODE_FWD);
-        if (reactor_new(&r, NULL, NULL, 0) < 0)
-                abort();
-        sim_reactor_set_node(r, NODE_FWD);
+        struct reactor *r = node_reactor(NODE_FWD);
         if (forwarder_open(&w->fwd, r, &w->fconf) != 0) {
                 failf("the forwarder did not start");
                 forwarder_close(w->fwd);
@@ -251,12 +254,7 @@ static void fwd_start(void)
 
 static void client_start(void)
 {
-        struct reactor *r;
-
-        sim_set_current_node(NODE_CLIENT);
-        if (reactor_new(&r, NULL, NULL, 0) < 0)
-                abort();
-        sim_reactor_set_node(r, NODE_CLIENT);
+        struct reactor *r = node_reactor(NODE_CLIENT);
         int code = client_open(&w->client, r, &w->ccfg, w->key, NULL);
         if (code != 0) {
                 failf("the client did not start (exit code %d)", code);
