@@ -173,6 +173,7 @@ int frame_decode(const uint8_t *p, size_t len, struct frame *f, size_t *used)
                         f->chal.flags = p[1];
                         memcpy(f->chal.cookie, p + 2, FRAME_COOKIE_LEN);
                         f->chal.heard = get_be64(p + 2 + FRAME_COOKIE_LEN);
+                        f->chal.answers = get_be64(p + 10 + FRAME_COOKIE_LEN);
                 } else {
                         memcpy(f->chal.cookie, p + 1, FRAME_COOKIE_LEN);
                 }
@@ -317,6 +318,7 @@ int frame_encode(const struct frame *f, uint8_t *out, size_t cap, size_t *used)
                         out[1] = f->chal.flags;
                         memcpy(out + 2, f->chal.cookie, FRAME_COOKIE_LEN);
                         put_be64(out + 2 + FRAME_COOKIE_LEN, f->chal.heard);
+                        put_be64(out + 10 + FRAME_COOKIE_LEN, f->chal.answers);
                 } else {
                         memcpy(out + 1, f->chal.cookie, FRAME_COOKIE_LEN);
                 }

@@ -79,7 +79,7 @@ enum frame_rst_reason {
 #define FRAME_RST_LEN   6      /* type, sid, reason */
 #define FRAME_ACK_LEN   18     /* type, sid, flags, acked u64, window u32 */
 #define FRAME_PING_LEN  10     /* type, flags, token u64 */
-#define FRAME_CHAL_LEN  26     /* type, flags, cookie, heard u64 */
+#define FRAME_CHAL_LEN  34     /* type, flags, cookie, heard u64, answers u64 */
 #define FRAME_PROOF_LEN 17     /* type, cookie */
 /* Largest frame: OPEN with a 255-byte name and 65535 bytes of initial data. */
 #define FRAME_MAX_LEN (1 + 4 + 1 + 1 + FRAME_MAX_NAME + 2 + 2 + FRAME_MAX_INIT)
@@ -147,6 +147,9 @@ struct frame {
                          * sequence may have reached the lost instance (0:
                          * none did, UINT64_MAX: any may have) */
                         uint64_t heard;
+                        /* CHALLENGE: the sequence of the client's batch it
+                         * answers; the client takes each answer once */
+                        uint64_t answers;
                 } chal; /* CHALLENGE and PROOF */
         };
 };

@@ -544,13 +544,14 @@ static uint64_t link_nonce(const struct hconn *h)
 /* Seals a CHALLENGE for (<k>, <instance>) into srv->chal: the answer to a
  * batch that was not acted on. Needs no instance, makes none. */
 static int challenge(struct server *srv, size_t k, uint64_t instance, const struct client *cl,
-                     uint64_t link, uint64_t now)
+                     uint64_t link, uint64_t answers, uint64_t now)
 {
         struct frame f = {.type = FRAME_CHALLENGE};
         struct batch_meta meta = {.instance_id = instance, .time_ms = now};
         size_t used;
 
         f.chal.flags = FRAME_CHAL_REFUSED | (cl ? FRAME_CHAL_KNOWN : 0);
+        f.chal.answers = answers;
         if (!cl) {
                 /* What the lost instance may have acted on: the client
                  * resets those sessions, and opens the others afresh. */
@@ -574,11 +575,12 @@ static int challenge(struct server *srv, size_t k, uint64_t instance, const stru
 
 /* A fresh cookie for <cl>'s next batches, once per epoch (and at its
  * birth), riding with what it is sent next. */
-static void refresh_cookie(struct client *cl)
+static void refresh_cookie(struct client *cl, uint64_t answers)
 {
         struct server *srv = cl->srv;
         uint64_t epoch = cookie_epoch(srv);
-        struct frame f = {.type = FRAME_CHALLENGE, .chal.flags = FRAME_CHAL_KNOWN};
+        struct frame f = {
+            .type = FRAME_CHALLENGE, .chal.flags = FRAME_CHAL_KNOWN, .chal.answers = answers};
 
         if (cl->cookie_epoch == epoch)
                 return;
@@ -618,18 +620,21 @@ int clients_deliver(struct server *srv, struct hconn *h, const uint8_t *p, size_
         if (h->cl && (h->cl->key != k || h->cl->instance != meta.instance_id))
                 return -EACCES; /* one connection carries one client */
         cl = h->cl ? h->cl : client_find(srv, k, meta.instance_id);
-        /* A WebSocket the client has proved goes on being its own; any
-         * other batch must prove it was made after its sender heard from
+        /* Every batch must prove it was made after its sender heard from
          * this exit, for the instance the exit has now: replays from
          * before a restart, or of an instance made anew, and a recorded
-         * batch on a new link, get a challenge and nothing else. */
-        if (!h->cl && !proof_holds(srv, k, meta.instance_id, cl, proof_of(frames, frames_len),
-                                   link_nonce(h))) {
+         * batch on a new link, get a challenge and nothing else. On the
+         * client's own WebSocket that holds too (a batch from before a
+         * restart put into it, tests/sim seed 7 with inject), with either
+         * its connection's cookie or a fresh one the exit sent since. */
+        const uint8_t *proof = proof_of(frames, frames_len);
+        if (!proof_holds(srv, k, meta.instance_id, cl, proof, link_nonce(h)) &&
+            !(h->cl && proof_holds(srv, k, meta.instance_id, cl, proof, 0))) {
                 if (replay_check_time(meta.time_ms, now) < 0) {
                         srv->st.refused_batches++;
                         return -EACCES; /* stale: not even a challenge */
                 }
-                return challenge(srv, k, meta.instance_id, cl, link_nonce(h), now);
+                return challenge(srv, k, meta.instance_id, cl, link_nonce(h), meta.seq, now);
         }
         if (!cl) {
                 /* A batch that would be refused makes nothing: a stale
@@ -677,7 +682,7 @@ int clients_deliver(struct server *srv, struct hconn *h, const uint8_t *p, size_
         }
         if (fresh)
                 client_welcome(srv, cl);
-        refresh_cookie(cl);
+        refresh_cookie(cl, meta.seq);
         cl->last_batch_ms = reactor_now_ms(srv->r);
         *out = cl;
         return 0;

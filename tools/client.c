@@ -187,6 +187,17 @@ static void m_challenge(void *ud, const struct frame *f)
 {
         struct crt *rt = ud;
 
+        /* Each CHALLENGE answers one batch of ours, once: one recorded and
+         * played again (into a link, by someone on the path) must not make
+         * us take an old cookie or reset sessions (tests/sim, seed 55 with
+         * --faults inject). */
+        if (f->chal.answers >= rt->tun.seq ||
+            replay_check(&rt->chal_seen, f->chal.answers, 0, 0) != 0) {
+                log_debug("a CHALLENGE for batch %llu again: ignored",
+                          (unsigned long long)f->chal.answers);
+                return;
+        }
+        replay_commit(&rt->chal_seen, f->chal.answers);
         mux_set_proof(rt->mux, f->chal.cookie);
         if (!(f->chal.flags & FRAME_CHAL_KNOWN)) {
                 rt->chal_lost = true;

@@ -75,11 +75,12 @@ struct crt {
         size_t batch_frames;
         bool proven; /* some endpoint has answered an authenticated batch */
         bool ready_printed;
-        bool limited;        /* the exit said "instance limit reached" (logged once) */
-        unsigned suspects;   /* LINK_SUSPECT verdicts in a row before the first proof */
-        bool chal_lost;      /* a CHALLENGE said the exit does not have this instance */
-        bool chal_resend;    /* a CHALLENGE said our batch was not acted on */
-        uint64_t chal_heard; /* its word on what the lost instance may have heard */
+        bool limited;            /* the exit said "instance limit reached" (logged once) */
+        unsigned suspects;       /* LINK_SUSPECT verdicts in a row before the first proof */
+        bool chal_lost;          /* a CHALLENGE said the exit does not have this instance */
+        bool chal_resend;        /* a CHALLENGE said our batch was not acted on */
+        uint64_t chal_heard;     /* its word on what the lost instance may have heard */
+        struct replay chal_seen; /* batches of ours a CHALLENGE answered (each once) */
         uint64_t backoff_ms;
         uint64_t down_since;  /* ms; 0 while a link works */
         uint64_t link_serial; /* the endpoint of the last WebSocket link up */

@@ -96,7 +96,7 @@ if want ws; then
   download_with_replays ws
   cat "$TMP/ws.replay"
   bad=$(json "$TMP/ws.replay" '
-CHALLENGE_BATCH = 66 + 26  # batch overhead + a CHALLENGE frame, nothing else
+CHALLENGE_BATCH = 66 + 34  # batch overhead + a CHALLENGE frame, nothing else
 r = d["results"]
 if len(r) < 4: print("only %d items replayed" % len(r))
 for x in r:

@@ -89,6 +89,7 @@ static size_t samples(struct frame *v)
         v[n] = (struct frame){.type = FRAME_CHALLENGE};
         v[n].chal.flags = FRAME_CHAL_KNOWN | FRAME_CHAL_REFUSED;
         memset(v[n].chal.cookie, 0xa5, FRAME_COOKIE_LEN);
+        v[n].chal.answers = 77;
         v[n++].chal.heard = 0x0102030405060708u;
         v[n] = (struct frame){.type = FRAME_PROOF};
         memset(v[n++].chal.cookie, 0x5a, FRAME_COOKIE_LEN);
@@ -132,6 +133,7 @@ static void assert_same(const struct frame *a, const struct frame *b)
         case FRAME_CHALLENGE:
                 cr_assert_eq(a->chal.flags, b->chal.flags);
                 cr_assert_eq(a->chal.heard, b->chal.heard);
+                cr_assert_eq(a->chal.answers, b->chal.answers);
                 /* fall through */
         case FRAME_PROOF:
                 cr_assert_arr_eq(a->chal.cookie, b->chal.cookie, FRAME_COOKIE_LEN);
@@ -660,6 +662,7 @@ Test(frame, challenge_and_proof_wire_bytes)
         for (unsigned i = 0; i < FRAME_COOKIE_LEN; i++)
                 f.chal.cookie[i] = (uint8_t)(0x10 + i);
         f.chal.heard = 0x1122334455667788u;
+        f.chal.answers = 0x99aabbccddeeff00u;
         cr_assert_eq(frame_encode(&f, out, sizeof(out), &used), 0);
         cr_assert_eq(used, FRAME_CHAL_LEN);
         cr_assert_eq(out[0], FRAME_CHALLENGE);
@@ -668,6 +671,8 @@ Test(frame, challenge_and_proof_wire_bytes)
         cr_assert_eq(out[17], 0x1f);
         cr_assert_eq(out[18], 0x11);
         cr_assert_eq(out[25], 0x88);
+        cr_assert_eq(out[26], 0x99);
+        cr_assert_eq(out[33], 0x00);
         out[1] = 0x04;
         cr_assert_eq(frame_decode(out, used, &d, &dused), FRAME_EFLAGS);
 
