@@ -4,12 +4,14 @@
 set -euo pipefail
 sim=${1:?usage: regressions.sh PATH/TO/urelay-sim}
 list="$(dirname "$0")/regressions.txt"
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
 n=0
 while IFS= read -r line; do
   args=${line%%#*}
   [ -n "${args// /}" ] || continue
   # shellcheck disable=SC2086 # the line is a list of arguments
-  "$sim" $args >/dev/null 2>&1 || { echo "regression: urelay-sim $args failed:"; "$sim" $args; exit 1; }
+  "$sim" $args >"$out" 2>&1 || { echo "regression: urelay-sim $args failed:"; cat "$out"; exit 1; }
   n=$((n + 1))
 done <"$list"
 echo "$n passed, 0 failed"

@@ -122,6 +122,10 @@ void ssock_bind_rconn(struct ssock *s, struct rconn *c);
 void ssock_notify(struct ssock *s);
 /* The reactor queued bytes (or a FIN) for <s>: let the wire take them. */
 void ssock_kick(struct ssock *s);
+/* An attacker on the path puts p[0, n) into the stream <s> sends, after
+ * what <s> put on the wire so far (the peer cannot tell). */
+void ssock_inject(struct ssock *s, const uint8_t *p, size_t n);
+bool ssock_closed(const struct ssock *s);
 struct rconn *ssock_rconn(const struct ssock *s);
 /* The node new sockets from socket() belong to: set around each call into
  * the client or the exit. */

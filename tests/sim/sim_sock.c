@@ -218,6 +218,8 @@ static void chunks_free(struct chunk *c)
         }
 }
 
+static void deliver(void *a, uint64_t b);
+
 void sim_sockets_free(void)
 {
         struct ssock *s = W.all;
@@ -231,6 +233,10 @@ void sim_sockets_free(void)
         }
         W.all = NULL;
         W.nsocks = 0;
+        /* Bytes still on the wire when the run ended. */
+        for (size_t i = 0; i < W.n; i++)
+                if (W.heap[i].fn == deliver)
+                        free(W.heap[i].a);
         free(W.heap);
         W.heap = NULL;
         W.n = W.cap = 0;
@@ -567,6 +573,29 @@ void ssock_write(struct ssock *s, const void *p, size_t n)
         s->tx_bytes += n;
         if (s->connected)
                 kick(s);
+}
+
+void ssock_inject(struct ssock *s, const uint8_t *p, size_t n)
+{
+        struct chunk *c;
+
+        if (!s->connected || s->closed || s->err || !s->peer || s->wr_shut_sent || !n)
+                return;
+        c = malloc(sizeof(*c) + n);
+        if (!c)
+                abort();
+        c->next = NULL;
+        c->n = n;
+        c->off = 0;
+        c->fin = false;
+        memcpy(c->data, p, n);
+        s->wire += n; /* the peer's reads count it off */
+        sim_at(arrival(s), deliver, c, (uint64_t)(uintptr_t)s->peer);
+}
+
+bool ssock_closed(const struct ssock *s)
+{
+        return s->closed || s->err;
 }
 
 void ssock_kick(struct ssock *s)

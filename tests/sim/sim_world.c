@@ -129,6 +129,17 @@ struct world {
         struct fwd *fwd; /* urelay forwarder between client and exit (post only) */
         struct forwarder_conf fconf;
         bool via_fwd, text, fwd_faults;
+        bool disruptive; /* a fault other than a replay happened */
+        /* What the exit sent the client on WebSockets, to inject again. */
+        struct s2c_cap {
+                struct ssock *from; /* the exit's side */
+                uint8_t *buf;
+                size_t n, cap;
+                bool head; /* past the 101 */
+        } s2cs[8];
+        unsigned ns2c;
+        struct recorded s2cmsgs[MAX_RECORDED];
+        unsigned ns2cmsgs, injections;
         struct reactor *client_r;
         int client_code;
         bool client_gone;
@@ -460,7 +471,9 @@ static void app_end(struct app *a, bool reset, const char *why)
         sim_trace("app %d: %s after %llu ms (%llu/%u up, %llu/%u down)", a->id, why,
                   (unsigned long long)(a->end_ms - a->start_ms), (unsigned long long)a->up_sent,
                   a->up_len, (unsigned long long)a->down_got, a->down_len);
-        if (reset && !a->aborts && !a->refused_target && !w->faults)
+        /* A replay must not reset anything (BRIEF §3): only the faults
+         * that cut a path, a process or an answer explain a reset. */
+        if (reset && !a->aborts && !a->refused_target && !w->disruptive)
                 failf("session %d ended with a reset (%s) and no fault to explain it", a->id, why);
         if (a->s) {
                 if (reset)
@@ -586,7 +599,7 @@ static void app_event(struct ssock *s, void *ud)
                 }
                 if (a->in[1] != 0) {
                         a->saw_refusal = true;
-                        if (!a->refused_target && !w->faults)
+                        if (!a->refused_target && !w->disruptive)
                                 failf("app %d: SOCKS reply %u with no fault to explain it", a->id,
                                       a->in[1]);
                         app_end(a, false, "SOCKS refused");
@@ -930,6 +943,103 @@ static void memory_check(void *a, uint64_t b)
         sim_at(sim_now() + 100, memory_check, NULL, 0);
 }
 
+/* ---- the attacker, on the client's own WebSocket ---- */
+
+/* Records whole WebSocket messages the exit sends the client. */
+static void s2c_tap(struct ssock *from, const uint8_t *p, size_t n, void *ud)
+{
+        struct s2c_cap *c = NULL;
+
+        (void)ud;
+        for (unsigned i = 0; i < w->ns2c && !c; i++)
+                if (w->s2cs[i].from == from)
+                        c = &w->s2cs[i];
+        if (!c) {
+                if (w->ns2c == sizeof(w->s2cs) / sizeof(w->s2cs[0]))
+                        return;
+                c = &w->s2cs[w->ns2c++];
+                memset(c, 0, sizeof(*c));
+                c->from = from;
+        }
+        if (c->n + n > c->cap) {
+                c->cap = (c->n + n) * 2;
+                c->buf = realloc(c->buf, c->cap);
+                if (!c->buf)
+                        abort();
+        }
+        memcpy(c->buf + c->n, p, n);
+        c->n += n;
+        for (;;) {
+                size_t used, hl = 2, len;
+                if (!c->head) {
+                        used = head_len(c->buf, c->n);
+                        if (!used)
+                                return;
+                        c->head = true;
+                } else {
+                        if (c->n < 2)
+                                return;
+                        len = c->buf[1] & 0x7f;
+                        if (len == 126) {
+                                if (c->n < 4)
+                                        return;
+                                len = (size_t)c->buf[2] << 8 | c->buf[3];
+                                hl = 4;
+                        } else if (len == 127) {
+                                if (c->n < 10)
+                                        return;
+                                len = 0;
+                                for (int i = 0; i < 8; i++)
+                                        len = len << 8 | c->buf[2 + i];
+                                hl = 10;
+                        }
+                        if (c->n < hl + len)
+                                return;
+                        used = hl + len;
+                        if ((c->buf[0] & 0x0f) == 2)
+                                record(w->s2cmsgs, &w->ns2cmsgs, c->buf, used);
+                }
+                memmove(c->buf, c->buf + used, c->n - used);
+                c->n -= used;
+        }
+}
+
+/* Puts a recorded message into a live WebSocket between client and exit,
+ * at a frame boundary, either way: a client's message to the exit again,
+ * or an exit's message to the client again. Neither may change anything. */
+static void inject(void)
+{
+        bool up = sim_chance(50);
+
+        if (up) {
+                for (unsigned i = 0; i < w->ncaps; i++) {
+                        struct capture *c = &w->caps[i];
+                        if (!c->ws || c->n || ssock_closed(c->from) || !w->nmsgs)
+                                continue;
+                        const struct recorded *m = &w->msgs[sim_below(w->nmsgs)];
+                        ssock_inject(c->from, m->p, m->n);
+                        w->injections++;
+                        sim_trace("attacker: injects a recorded client message (%zu bytes) into "
+                                  "the client's WebSocket",
+                                  m->n);
+                        return;
+                }
+                return;
+        }
+        for (unsigned i = 0; i < w->ns2c; i++) {
+                struct s2c_cap *c = &w->s2cs[i];
+                if (!c->head || c->n || ssock_closed(c->from) || !w->ns2cmsgs)
+                        continue;
+                const struct recorded *m = &w->s2cmsgs[sim_below(w->ns2cmsgs)];
+                ssock_inject(c->from, m->p, m->n);
+                w->injections++;
+                sim_trace("attacker: injects a recorded exit message (%zu bytes) into the client's "
+                          "WebSocket",
+                          m->n);
+                return;
+        }
+}
+
 /* ---- faults ---- */
 
 enum fault {
@@ -940,11 +1050,12 @@ enum fault {
         F_CLIENT_RESTART,
         F_REPLAY,
         F_FORWARDER, /* the forwarder's own: lost and cut answers, 429s (not drawn as events) */
+        F_INJECT,    /* a recorded message put into a live WebSocket, either way */
 };
 
 static const char *const fault_names[] = {"partition",      "reset",  "exit-restart", "exit-kill",
-                                          "client-restart", "replay", "forwarder"};
-#define FAULTS_ALL 0x7fu
+                                          "client-restart", "replay", "forwarder",    "inject"};
+#define FAULTS_ALL 0x7fu /* all but inject, which is asked for by name */
 static unsigned fault_mask = FAULTS_ALL;
 
 static void fault(void *a, uint64_t kind)
@@ -953,6 +1064,8 @@ static void fault(void *a, uint64_t kind)
         if (w->fail[0])
                 return;
         w->last_disruption = sim_now();
+        if (kind != F_REPLAY && kind != F_INJECT)
+                w->disruptive = true;
         switch ((enum fault)kind) {
         case F_PARTITION: {
                 uint64_t len = 200 + sim_below(4000);
@@ -989,6 +1102,9 @@ static void fault(void *a, uint64_t kind)
                 break;
         case F_FORWARDER:
                 break; /* set up with the forwarder, not an event */
+        case F_INJECT:
+                inject();
+                break;
         }
 }
 
@@ -1091,15 +1207,26 @@ static void build(uint64_t seed, int want_post, int want_faults)
         }
         w->fault_end = 0;
         if (w->faults) {
-                unsigned n = 1 + (unsigned)sim_below(5);
+                static const enum fault kinds[] = {F_PARTITION,    F_RESET,     F_RESET,
+                                                   F_EXIT_RESTART, F_EXIT_KILL, F_CLIENT_RESTART,
+                                                   F_REPLAY,       F_REPLAY,    F_REPLAY};
+                /* Injection into a live link only when asked for by name
+                 * (--faults inject,...): it has its own run in the suite. */
+                static const enum fault inject_kinds[] = {F_REPLAY, F_INJECT, F_INJECT};
+                bool inj = fault_mask & (1u << F_INJECT);
+                const enum fault *pick = inj ? inject_kinds : kinds;
+                size_t npick = inj ? 3 : sizeof(kinds) / sizeof(kinds[0]);
+                /* Events only of the kinds asked for (--faults forwarder
+                 * alone asks for none). */
+                bool any = false;
+                for (size_t i = 0; i < npick; i++)
+                        any |= (fault_mask & (1u << pick[i])) != 0;
+                unsigned n = any ? 1 + (unsigned)sim_below(5) : 0;
                 for (unsigned i = 0; i < n; i++) {
-                        static const enum fault kinds[] = {
-                            F_PARTITION,      F_RESET,  F_RESET,  F_EXIT_RESTART, F_EXIT_KILL,
-                            F_CLIENT_RESTART, F_REPLAY, F_REPLAY, F_REPLAY};
                         uint64_t at = 300 + sim_below(12000);
                         enum fault k;
                         do
-                                k = kinds[sim_below(sizeof(kinds) / sizeof(kinds[0]))];
+                                k = pick[sim_below(npick)];
                         while (!(fault_mask & (1u << k)));
                         sim_at(at, fault, NULL, k);
                         if (at > w->fault_end)
@@ -1109,6 +1236,8 @@ static void build(uint64_t seed, int want_post, int want_faults)
                 }
                 sim_set_tap(NODE_CLIENT, NODE_EXIT, tap, NULL);
                 sim_set_tap(NODE_FWD, NODE_EXIT, tap, NULL); /* what the forwarder sends on */
+                if (!w->post)
+                        sim_set_tap(NODE_EXIT, NODE_CLIENT, s2c_tap, NULL);
         }
         w->end_ms = (w->fault_end > 8000 ? w->fault_end : 8000) + SETTLE_MS + LIVE_MS;
         sim_trace("world: seed %llu, %s, window %s, latency %u-%u ms, sockbuf %zu, %u apps, "
@@ -1188,6 +1317,10 @@ static void free_world(void)
                 free(w->heads[i].p);
         for (unsigned i = 0; i < w->nmsgs; i++)
                 free(w->msgs[i].p);
+        for (unsigned i = 0; i < w->ns2c; i++)
+                free(w->s2cs[i].buf);
+        for (unsigned i = 0; i < w->ns2cmsgs; i++)
+                free(w->s2cmsgs[i].p);
         for (unsigned i = 0; i < w->nanswers; i++)
                 free(w->answers[i].buf);
         free(w->scratch);
@@ -1317,7 +1450,7 @@ static int parse_faults(const char *arg, int *want)
                         fprintf(stderr,
                                 "urelay-sim: --faults: unknown kind \"%s\" (on, off, or a list of "
                                 "partition, reset, exit-restart, exit-kill, client-restart, "
-                                "replay, forwarder)\n",
+                                "replay, forwarder, inject)\n",
                                 t);
                         return -1;
                 }
@@ -1340,7 +1473,8 @@ static void usage(FILE *f)
                    "  --transport T    only ws or only post (default: drawn per seed)\n"
                    "  --faults F       on, off, or kinds to inject, comma-separated: partition,\n"
                    "                   reset, exit-restart, exit-kill, client-restart, replay,\n"
-                   "                   forwarder (its lost and cut answers and 429s)\n"
+                   "                   forwarder (its lost and cut answers and 429s), inject\n"
+                   "                   (a recorded message into a live WebSocket, either way)\n"
                    "                   (default: all kinds, in 70%% of the seeds)\n"
                    "  --trace          print the trace of every seed (with --seed: debug log)\n"
                    "  --keep-going     do not stop at the first failing seed\n");
@@ -1480,6 +1614,7 @@ int main(int argc, char **argv)
         fprintf(report, "%llu passed, %llu failed\n", (unsigned long long)(ran - failed),
                 (unsigned long long)failed);
         fclose(report);
-        (void)err_fd;
+        /* The sanitizers report at exit: where they can be read. */
+        dup2(err_fd, STDERR_FILENO);
         return failed ? 1 : 0;
 }
