@@ -86,6 +86,7 @@ struct mux {
         uint8_t proof[FRAME_COOKIE_LEN];
         bool building;
         struct mux_stats st;
+        uint64_t progress; /* moves whenever the peer acknowledges something new */
         unsigned tomb_next;
         struct tomb tombs[MUX_TOMBSTONES];
 };
@@ -495,6 +496,7 @@ static void mark_opened(struct mux *m, struct msess *s)
         if (s->opened || m->role != MUX_CLIENT)
                 return;
         s->opened = true;
+        m->progress++;
         free(s->target);
         s->target = NULL;
         sched(s);
@@ -552,12 +554,16 @@ static void on_ack_frame(struct mux *m, struct msess *s, const struct frame *f)
         if (s->dead)
                 return;
         bool through = fin_through(s);
+        uint64_t acked = s->tx.acked;
+        bool fin_acked = s->tx.fin_acked;
         rc = stream_tx_ack(&s->tx, f->ack.acked, f->ack.window,
                            (f->ack.flags & FRAME_ACK_FIN_SEEN) != 0);
         if (rc < 0) {
                 sess_abort(m, s, FRAME_RST_PROTOCOL, rc);
                 return;
         }
+        if (s->tx.acked != acked || s->tx.fin_acked != fin_acked)
+                m->progress++;
         if (!through && fin_through(s))
                 ack_now(s); /* the exit's FIN was the last thing FIN_SEEN waited for */
         sched(s);
@@ -905,6 +911,29 @@ void mux_set_proof(struct mux *m, const uint8_t *cookie)
 int mux_queue_frame(struct mux *m, const struct frame *f)
 {
         return ctl_push(m, f, false);
+}
+
+bool mux_outstanding(const struct mux *m)
+{
+        for (size_t i = 0; i < ((size_t)1 << m->tab_bits); i++) {
+                for (const struct msess *s = m->tab[i]; s; s = s->hnext) {
+                        if (s->tx.max_sent > s->tx.acked)
+                                return true;
+                        if (m->role == MUX_CLIENT && s->open_ever && !s->opened)
+                                return true;
+                        /* The exit's FIN gets FIN_SEEN at once; the
+                         * client's may be held back until the exit's own
+                         * is acknowledged (fin_through). */
+                        if (m->role == MUX_EXIT && s->tx.fin_ever && !s->tx.fin_acked)
+                                return true;
+                }
+        }
+        return false;
+}
+
+uint64_t mux_progress(const struct mux *m)
+{
+        return m->progress;
 }
 
 void mux_set_batch_seq(struct mux *m, uint64_t seq)

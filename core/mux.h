@@ -225,6 +225,16 @@ int mux_build_proof(struct mux *m, uint8_t *out, size_t cap, size_t *len);
 /* Exit: queues a sessionless frame (a CHALLENGE) for the next batch.
  * Returns 0 or -ENOMEM. */
 int mux_queue_frame(struct mux *m, const struct frame *f);
+/* Whether something sent waits for the peer's word: bytes not acknowledged,
+ * (client) an OPEN not answered, (exit) a FIN without FIN_SEEN. The
+ * client's FIN does not count: the exit may hold its FIN_SEEN back for long
+ * on purpose (until its own FIN is acknowledged). */
+bool mux_outstanding(const struct mux *m);
+/* A counter that moves whenever the peer acknowledges bytes or answers an
+ * OPEN. With mux_outstanding, an owner whose link works sees a lost answer:
+ * outstanding, and no progress for a while (a POST link's retransmission
+ * timer). */
+uint64_t mux_progress(const struct mux *m);
 /* Client: the sequence number of the batch the next mux_build() fills (the
  * tunnel's), so that a session knows which batch first carried its OPEN. */
 void mux_set_batch_seq(struct mux *m, uint64_t seq);

@@ -52,6 +52,7 @@ static void client_free(struct client *cl)
         reactor_timer_stop(srv->r, &cl->flush);
         reactor_timer_stop(srv->r, &cl->grace);
         reactor_timer_stop(srv->r, &cl->ack);
+        reactor_timer_stop(srv->r, &cl->rto);
         if (cl->ws)
                 cl->ws->cl = NULL;
         while (cl->polls) {
@@ -322,6 +323,31 @@ static void m_pending(void *ud)
         client_sched_flush(ud);
 }
 
+/* The exit's half of a POST link's retransmission timer (the client's is
+ * in tools/client_post.c): an answer it sent can be lost with nothing the
+ * client could notice (no request of its failed, nothing of its waits).
+ * When batches keep coming but what the exit sent gets no word for
+ * POST_RTO_MS, it is all sent again. A WebSocket loses nothing while it
+ * stands, and a new one asks for the rewind itself. */
+static void rto_timer(struct timer *t, void *arg)
+{
+        struct client *cl = arg;
+        uint64_t progress = mux_progress(cl->mux);
+
+        (void)t;
+        if (!cl->ws && mux_outstanding(cl->mux) && progress == cl->rto_progress &&
+            cl->batches != cl->rto_batches) {
+                log_debug("client %016llx: nothing acknowledged for %u ms while batches came: "
+                          "sending again",
+                          (unsigned long long)cl->instance, POST_RTO_MS);
+                mux_rewind(cl->mux);
+                client_sched_flush(cl);
+        }
+        cl->rto_progress = progress;
+        cl->rto_batches = cl->batches;
+        reactor_timer_start(cl->srv->r, &cl->rto, POST_RTO_MS, rto_timer, cl);
+}
+
 static void ack_timer(struct timer *t, void *arg)
 {
         struct client *cl = arg;
@@ -452,6 +478,7 @@ static int client_new(struct server *srv, size_t key, uint64_t instance, enum ae
         }
         mux_set_max_sessions(cl->mux, (uint32_t)srv->cfg->max_sessions_per_client);
         cl->last_batch_ms = reactor_now_ms(srv->r);
+        reactor_timer_start(srv->r, &cl->rto, POST_RTO_MS, rto_timer, cl);
         cl->next = srv->clients;
         srv->clients = cl;
         *out = cl;
@@ -683,6 +710,7 @@ int clients_deliver(struct server *srv, struct hconn *h, const uint8_t *p, size_
         if (fresh)
                 client_welcome(srv, cl);
         refresh_cookie(cl, meta.seq);
+        cl->batches++;
         cl->last_batch_ms = reactor_now_ms(srv->r);
         *out = cl;
         return 0;

@@ -34,7 +34,9 @@
 /* Replay windows of freed instances remembered (core/replay.h): the frees
  * of about a minute, 32 bytes each. */
 #define GONE_MEMOS 4096
-#define MAX_POLLS  16 /* held POSTs per client; the oldest is answered beyond */
+/* A POST link's retransmission timer (clients.c, and the client's). */
+#define POST_RTO_MS 3000
+#define MAX_POLLS   16 /* held POSTs per client; the oldest is answered beyond */
 
 struct exit_key {
         struct aead_keys keys;
@@ -118,12 +120,14 @@ struct client {
         struct hconn *polls, *polls_tail; /* held POSTs, oldest first */
         unsigned npolls;
         struct upstream *ups; /* every session's upstream, dialing or piped */
-        struct timer flush, grace, ack;
-        uint64_t last_batch_ms; /* reactor time of its last batch delivered */
-        uint64_t incarnation;   /* random, non-zero: cookies name it (core/cookie.h) */
-        uint64_t cookie_epoch;  /* of the last cookie it was sent */
-        uint64_t born_epoch;    /* its creation cookie holds till the next epoch */
-        uint64_t born_of;       /* the incarnation its creation cookie named */
+        struct timer flush, grace, ack, rto;
+        uint64_t rto_progress, rto_batches; /* as of the last rto tick */
+        uint64_t batches;                   /* delivered, ever */
+        uint64_t last_batch_ms;             /* reactor time of its last batch delivered */
+        uint64_t incarnation;               /* random, non-zero: cookies name it (core/cookie.h) */
+        uint64_t cookie_epoch;              /* of the last cookie it was sent */
+        uint64_t born_epoch;                /* its creation cookie holds till the next epoch */
+        uint64_t born_of;                   /* the incarnation its creation cookie named */
 };
 
 /* server.c */

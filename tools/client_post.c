@@ -51,8 +51,9 @@
 #include <strings.h>
 #include <time.h>
 
-#define RETRY_AFTER_DEF 60 /* s of quarantine for a 429 without Retry-After */
-#define IDLE_PING_MAX   8  /* with no session, heartbeats back off to 8 x heartbeat */
+#define RETRY_AFTER_DEF 60   /* s of quarantine for a 429 without Retry-After */
+#define IDLE_PING_MAX   8    /* with no session, heartbeats back off to 8 x heartbeat */
+#define POST_RTO_MS     3000 /* no word on what we sent while answers come: ask again */
 
 /* Where a connection goes: scheme, host and port. */
 struct origin {
@@ -99,6 +100,7 @@ struct worker {
 
 struct post_stats {
         uint64_t requests, polls, failed, quota, redirects, answers;
+        uint64_t recovered; /* asked again after POST_RTO_MS without a word */
         unsigned data_inflight_max;
 };
 
@@ -110,6 +112,8 @@ struct post {
         unsigned data_inflight, polls_inflight;
         bool downloading;     /* the last answer carried data: keep more polls out */
         struct timer backoff; /* the earliest end of an endpoint's backoff */
+        struct timer rto;     /* a lost answer's retransmission timer */
+        uint64_t rto_progress, rto_answers;
         uint64_t limit_until; /* the exit said "instance limit reached": no request till then */
         struct timer heartbeat;
         unsigned idle_beats;
@@ -884,10 +888,38 @@ static void heartbeat_tick(struct timer *t, void *arg)
         pump(p);
 }
 
+/* An answer can be lost with no request failing here (a forwarder that
+ * retried a POST on its own after a reset answers nobody): the exit then
+ * thinks it sent what we never got, an OPENED say, and nothing would ask
+ * for it again. When answers keep coming but what we sent gets no word for
+ * POST_RTO_MS, ask for everything again (tests/sim, --transport post
+ * --faults partition,reset, seed 148). Acknowledgements of arrival come
+ * at once even behind a slow reader, so a healthy link never trips it. */
+static void rto_tick(struct timer *t, void *arg)
+{
+        struct post *p = arg;
+        struct crt *rt = p->rt;
+        uint64_t progress = mux_progress(rt->mux);
+
+        (void)t;
+        if (mux_outstanding(rt->mux) && progress == p->rto_progress &&
+            p->st.answers != p->rto_answers && rt->proven) {
+                log_debug("post: nothing acknowledged for %u ms while answers came: asking again",
+                          POST_RTO_MS);
+                p->st.recovered++;
+                resend(p, p->st.failed + p->st.recovered);
+                pump(p);
+        }
+        p->rto_progress = progress;
+        p->rto_answers = p->st.answers;
+        reactor_timer_start(rt->r, &p->rto, POST_RTO_MS, rto_tick, p);
+}
+
 void post_start(struct post *p)
 {
         struct crt *rt = p->rt;
 
+        reactor_timer_start(rt->r, &p->rto, POST_RTO_MS, rto_tick, p);
         /* The first request proves the endpoint; after another link, it also
          * asks the exit for what that one lost. */
         resend(p, 1);
@@ -932,6 +964,7 @@ void post_free(struct post *p)
         struct reactor *r = p->rt->r;
 
         reactor_timer_stop(r, &p->backoff);
+        reactor_timer_stop(r, &p->rto);
         reactor_timer_stop(r, &p->heartbeat);
         for (unsigned i = 0; i < p->nw; i++) {
                 struct worker *w = &p->w[i];

@@ -1316,3 +1316,29 @@ Test(mux, held_counts_both_directions)
         cr_assert_leq(most, 2u * W);
         h_fini();
 }
+
+/* What a POST link's retransmission timer reads: something sent and no
+ * word on it (mux_outstanding), and whether the peer's word moved
+ * (mux_progress). */
+Test(mux, outstanding_and_progress)
+{
+        static uint8_t region[REGION];
+        size_t len;
+
+        h_init();
+        flush(&H.cli);
+        H.c2s_len = 3000;
+        H.s2c_len = 0;
+        cr_assert_not(mux_outstanding(H.cli.m));
+        uint64_t p0 = mux_progress(H.cli.m);
+        struct conn *c = h_open();
+        app_step(&H.cli);
+        cr_assert_eq(mux_build(H.cli.m, region, sizeof(region), &len), 0);
+        cr_assert(mux_outstanding(H.cli.m), "an OPEN and bytes went, no word yet");
+        cr_assert_eq(mux_input(H.ex.m, region, len), 0);
+        steps(6); /* the exit accepts, acknowledges, ends its side */
+        cr_assert(c->opened);
+        cr_assert_gt(mux_progress(H.cli.m), p0);
+        cr_assert_not(mux_outstanding(H.cli.m), "everything answered");
+        h_fini();
+}
