@@ -9,7 +9,7 @@
  *    opened again (so mutations get past the AEAD without a test hook in the
  *    library), compared, and walked with the frame iterator.
  *
- * fuzz-sources: core/aead.c core/frame.c core/log.c
+ * fuzz-sources: core/aead.c core/frame.c core/log.c core/hostenv.c
  * Built and run by scripts/fuzz.sh.
  */
 #include <stdint.h>

@@ -11,7 +11,7 @@
  * error; every region mux_build() writes parses cleanly; a receiver never
  * holds more than its window.
  *
- * fuzz-sources: core/frame.c core/stream.c core/mux.c core/log.c
+ * fuzz-sources: core/frame.c core/stream.c core/mux.c core/log.c core/hostenv.c
  * Built and run by scripts/fuzz.sh.
  */
 #include <stdint.h>
