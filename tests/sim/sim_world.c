@@ -65,8 +65,8 @@ struct app {
         uint64_t key, start_ms, end_ms;
         uint32_t up_len, down_len;
         uint64_t up_sent, down_got;
-        bool refused_target, slow_target, aborts, reply_after, half_close, ended_reset, got_eof,
-            saw_refusal;
+        bool refused_target, slow_target, aborts, reply_after, echo, stall, half_close, ended_reset,
+            got_eof, saw_refusal;
         uint8_t in[16];
         size_t in_n;
         uint64_t abort_at;
@@ -337,20 +337,30 @@ static void tconn_wake_at(struct tconn *t, uint64_t at)
         sim_at(at, tconn_wake, t, 0);
 }
 
+/* The stream the target sends: its own, or back what it got (echo). */
+static uint64_t down_key(const struct app *a)
+{
+        return a->echo ? a->key : a->key ^ 0xd0d0;
+}
+
 static void tconn_write_some(struct tconn *t)
 {
         uint8_t buf[16384];
         struct app *a = t->app;
+        /* An echo sends back what it got so far, no more. */
+        uint64_t until = a->echo ? t->got : a->down_len;
+
+        if (a->stall)
+                return; /* neither reads nor writes */
 
         /* A server that answers once the request is in (HTTP, iperf3's
          * results) writes nothing before. */
         if (a->reply_after && t->got < a->up_len)
                 return;
         /* Keep about 64 KiB queued: a target writes as fast as it may. */
-        while (t->sent < a->down_len && ssock_unsent(t->s) < 65536) {
-                size_t n =
-                    a->down_len - t->sent < sizeof(buf) ? a->down_len - t->sent : sizeof(buf);
-                stream_gen_fill(a->key ^ 0xd0d0, t->sent, buf, n);
+        while (t->sent < until && ssock_unsent(t->s) < 65536) {
+                size_t n = until - t->sent < sizeof(buf) ? until - t->sent : sizeof(buf);
+                stream_gen_fill(down_key(a), t->sent, buf, n);
                 ssock_write(t->s, buf, n);
                 t->sent += n;
         }
@@ -410,6 +420,8 @@ static void tconn_event(struct ssock *s, void *ud)
                               t->app->tconns);
                 tconn_write_some(t);
         }
+        if (t->app && t->app->stall)
+                return; /* it reads no more: the window fills, the app gives up */
         if (t->app && off < n) {
                 uint64_t bad;
                 size_t k = n - off;
@@ -539,10 +551,13 @@ static void app_start(void *ap, uint64_t b)
         a->st = A_GREET;
         if (b)
                 return;
-        sim_trace("app %d: connect (%u up, %u down%s%s%s%s)", a->id, a->up_len, a->down_len,
+        sim_trace("app %d: connect (%u up, %u down%s%s%s%s%s%s)", a->id, a->up_len, a->down_len,
+                  a->echo    ? ", echo target"
+                  : a->stall ? ", stalled target"
+                             : "",
                   a->reply_after ? ", answer after the request" : "",
                   a->refused_target ? ", refused target" : "",
-                  a->slow_target ? ", slow target" : "", a->aborts ? ", aborts" : "");
+                  a->slow_target ? ", slow target" : "", a->aborts ? ", aborts" : "", "");
         if (a->aborts)
                 sim_at(sim_now() + a->abort_at, app_abort, a, 0);
 }
@@ -624,7 +639,7 @@ static void app_event(struct ssock *s, void *ud)
         if (n) {
                 uint64_t bad;
                 if (a->down_got + n > a->down_len ||
-                    stream_gen_check(a->key ^ 0xd0d0, a->down_got, buf, n, &bad) != 0) {
+                    stream_gen_check(down_key(a), a->down_got, buf, n, &bad) != 0) {
                         failf("I1: session %d: the app got a wrong byte at download offset %llu",
                               a->id,
                               (unsigned long long)(a->down_got + n > a->down_len
@@ -1203,6 +1218,18 @@ static void build(uint64_t seed, int want_post, int want_faults)
                 a->aborts = sim_chance(5);
                 a->reply_after = sim_chance(50);
                 a->abort_at = 1 + sim_below(3000);
+                /* Echo targets send back what they get; stalled ones read
+                 * nothing after the header, and their app gives up. */
+                a->echo = !a->refused_target && sim_chance(10);
+                if (a->echo) {
+                        a->down_len = a->up_len;
+                        a->reply_after = false;
+                }
+                a->stall = !a->refused_target && !a->echo && sim_chance(4);
+                if (a->stall) {
+                        a->aborts = true;
+                        a->abort_at = 2000 + sim_below(4000);
+                }
                 sim_at(sim_below(8000), app_start, a, 0);
         }
         w->fault_end = 0;
