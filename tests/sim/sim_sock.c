@@ -682,11 +682,27 @@ static struct ssock *find_listener(const struct sockaddr_storage *sa)
         return NULL;
 }
 
+static size_t sa_size(int family)
+{
+        return family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+}
+
 static void copy_sa(struct sockaddr_storage *out, const struct sockaddr *sa)
 {
         memset(out, 0, sizeof(*out));
-        memcpy(out, sa,
-               sa->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+        memcpy(out, sa, sa_size(sa->sa_family));
+}
+
+/* getsockname and getpeername: <a> into the caller's sockaddr. */
+static int sa_out(const struct sockaddr_storage *a, struct sockaddr *sa, socklen_t *len)
+{
+        size_t n = sa_size(a->ss_family);
+
+        if (n > *len)
+                n = *len;
+        memcpy(sa, a, n);
+        *len = (socklen_t)n;
+        return 0;
 }
 
 static void ephemeral(struct ssock *s, int family)
@@ -926,13 +942,7 @@ int getsockname(int fd, struct sockaddr *sa, socklen_t *len)
                 errno = EBADF;
                 return -1;
         }
-        size_t n = s->local.ss_family == AF_INET ? sizeof(struct sockaddr_in)
-                                                 : sizeof(struct sockaddr_in6);
-        if (n > *len)
-                n = *len;
-        memcpy(sa, &s->local, n);
-        *len = (socklen_t)n;
-        return 0;
+        return sa_out(&s->local, sa, len);
 }
 
 int getpeername(int fd, struct sockaddr *sa, socklen_t *len)
@@ -943,13 +953,7 @@ int getpeername(int fd, struct sockaddr *sa, socklen_t *len)
                 errno = s ? ENOTCONN : EBADF;
                 return -1;
         }
-        size_t n = s->remote.ss_family == AF_INET ? sizeof(struct sockaddr_in)
-                                                  : sizeof(struct sockaddr_in6);
-        if (n > *len)
-                n = *len;
-        memcpy(sa, &s->remote, n);
-        *len = (socklen_t)n;
-        return 0;
+        return sa_out(&s->remote, sa, len);
 }
 
 int getsockopt(int fd, int level, int name, void *val, socklen_t *len)

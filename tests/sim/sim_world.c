@@ -29,6 +29,7 @@
 #include "exit/server.h"
 #include "tools/client.h"
 #include "tools/forwarder.h"
+#include "transport/ws_frame.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -723,20 +724,64 @@ static size_t head_len(const uint8_t *p, size_t n)
         return 0;
 }
 
+/* The whole HTTP message at p[0, n): its length (head, then a
+ * Content-Length body), and its head's in *head; 0 while incomplete. */
+static size_t http_whole(const uint8_t *p, size_t n, size_t *head)
+{
+        size_t h = head_len(p, n);
+
+        if (!h)
+                return 0;
+        const char *cl = memmem(p, h, "Content-Length:", 15);
+        size_t body = cl ? strtoul(cl + 15, NULL, 10) : 0;
+        *head = h;
+        return n < h + body ? 0 : h + body;
+}
+
+/* The whole WebSocket frame at p[0, n) (transport/ws_frame parses its
+ * header): its length, with the header's in f->hlen; 0 while incomplete. */
+static size_t ws_whole(const uint8_t *p, size_t n, struct ws_frame *f)
+{
+        if (!ws_frame_parse(p, n, f) || n - f->hlen < f->len)
+                return 0;
+        return f->hlen + (size_t)f->len;
+}
+
+/* Appends p[0, len) to a growing buffer; false, with nothing added, past
+ * <max> bytes. */
+static bool buf_add(uint8_t **buf, size_t *n, size_t *cap, const uint8_t *p, size_t len, size_t max)
+{
+        if (*n + len > *cap) {
+                size_t want = (*n + len) * 2;
+                if (want > max)
+                        return false;
+                *buf = realloc(*buf, want);
+                if (!*buf)
+                        abort();
+                *cap = want;
+        }
+        memcpy(*buf + *n, p, len);
+        *n += len;
+        return true;
+}
+
+/* Drops the first <used> bytes of a buffer. */
+static void buf_drop(uint8_t *buf, size_t *n, size_t used)
+{
+        memmove(buf, buf + used, *n - used);
+        *n -= used;
+}
+
 /* Cuts whole HTTP requests (POST) or WebSocket frames from c->buf. */
 static void cap_parse(struct capture *c)
 {
+        struct ws_frame f;
+        size_t used, h;
+
         for (;;) {
-                size_t used = 0;
                 if (!c->ws) {
-                        size_t h = head_len(c->buf, c->n);
-                        if (!h)
+                        if (!(used = http_whole(c->buf, c->n, &h)))
                                 return;
-                        const char *cl = memmem(c->buf, h, "Content-Length:", 15);
-                        size_t body = cl ? strtoul(cl + 15, NULL, 10) : 0;
-                        if (c->n < h + body)
-                                return;
-                        used = h + body;
                         if (!w->post) {
                                 c->head_idx = (int)w->nheads;
                                 record(w->heads, &w->nheads, c->buf, used);
@@ -747,34 +792,15 @@ static void cap_parse(struct capture *c)
                                 note_origin(c, used);
                         }
                 } else {
-                        if (c->n < 2)
+                        if (!(used = ws_whole(c->buf, c->n, &f)))
                                 return;
-                        size_t len = c->buf[1] & 0x7f, hl = 2;
-                        if (len == 126) {
-                                if (c->n < 4)
-                                        return;
-                                len = (size_t)c->buf[2] << 8 | c->buf[3];
-                                hl = 4;
-                        } else if (len == 127) {
-                                if (c->n < 10)
-                                        return;
-                                len = 0;
-                                for (int i = 0; i < 8; i++)
-                                        len = len << 8 | c->buf[2 + i];
-                                hl = 10;
-                        }
-                        hl += (c->buf[1] & 0x80) ? 4 : 0;
-                        if (c->n < hl + len)
-                                return;
-                        used = hl + len;
-                        if ((c->buf[0] & 0x0f) == 2 && c->head_idx >= 0) {
+                        if (f.opcode == WS_OP_BINARY && c->head_idx >= 0) {
                                 w->msg_head[w->nmsgs < MAX_RECORDED ? w->nmsgs : 0] = c->head_idx;
                                 record(w->msgs, &w->nmsgs, c->buf, used);
                                 note_origin(c, used);
                         }
                 }
-                memmove(c->buf, c->buf + used, c->n - used);
-                c->n -= used;
+                buf_drop(c->buf, &c->n, used);
         }
 }
 
@@ -783,19 +809,8 @@ static void tap(struct ssock *from, const uint8_t *p, size_t n, void *ud)
         struct capture *c = cap_of(from);
 
         (void)ud;
-        if (!c)
-                return;
-        if (c->n + n > c->cap) {
-                size_t cap = (c->n + n) * 2;
-                if (cap > (4u << 20))
-                        return; /* give up on this connection */
-                c->buf = realloc(c->buf, cap);
-                if (!c->buf)
-                        abort();
-                c->cap = cap;
-        }
-        memcpy(c->buf + c->n, p, n);
-        c->n += n;
+        if (!c || !buf_add(&c->buf, &c->n, &c->cap, p, n, 4u << 20))
+                return; /* past 4 MiB unparsed: given up on */
         c->taken += n;
         cap_parse(c);
 }
@@ -835,45 +850,23 @@ static void check_stolen(const struct answer *a, const uint8_t *p, size_t n)
  * 101) out of what the attacker received. */
 static void answer_parse(struct answer *a)
 {
+        struct ws_frame f;
+        size_t used, h;
+
         for (;;) {
-                size_t used;
                 if (!a->head_done || w->post) {
-                        size_t h = head_len(a->buf, a->n);
-                        if (!h)
+                        if (!(used = http_whole(a->buf, a->n, &h)))
                                 return;
-                        const char *cl = memmem(a->buf, h, "Content-Length:", 15);
-                        size_t body = cl ? strtoul(cl + 15, NULL, 10) : 0;
-                        if (a->n < h + body)
-                                return;
-                        if (w->post && body)
-                                check_stolen(a, a->buf + h, body);
+                        if (w->post && used > h)
+                                check_stolen(a, a->buf + h, used - h);
                         a->head_done = true;
-                        used = h + body;
                 } else {
-                        if (a->n < 2)
+                        if (!(used = ws_whole(a->buf, a->n, &f)))
                                 return;
-                        size_t len = a->buf[1] & 0x7f, hl = 2;
-                        if (len == 126) {
-                                if (a->n < 4)
-                                        return;
-                                len = (size_t)a->buf[2] << 8 | a->buf[3];
-                                hl = 4;
-                        } else if (len == 127) {
-                                if (a->n < 10)
-                                        return;
-                                len = 0;
-                                for (int i = 0; i < 8; i++)
-                                        len = len << 8 | a->buf[2 + i];
-                                hl = 10;
-                        }
-                        if (a->n < hl + len)
-                                return;
-                        if ((a->buf[0] & 0x0f) == 2)
-                                check_stolen(a, a->buf + hl, len);
-                        used = hl + len;
+                        if (f.opcode == WS_OP_BINARY)
+                                check_stolen(a, a->buf + f.hlen, (size_t)f.len);
                 }
-                memmove(a->buf, a->buf + used, a->n - used);
-                a->n -= used;
+                buf_drop(a->buf, &a->n, used);
         }
 }
 
@@ -885,17 +878,8 @@ static void attacker_event(struct ssock *s, void *ud)
         bool eof;
 
         while ((n = ssock_read(s, buf, sizeof(buf), &eof))) {
-                if (!a)
-                        continue;
-                if (a->n + n > a->cap) {
-                        a->cap = (a->n + n) * 2;
-                        a->buf = realloc(a->buf, a->cap);
-                        if (!a->buf)
-                                abort();
-                }
-                memcpy(a->buf + a->n, buf, n);
-                a->n += n;
-                answer_parse(a);
+                if (a && buf_add(&a->buf, &a->n, &a->cap, buf, n, SIZE_MAX / 4))
+                        answer_parse(a);
         }
         if (eof || ssock_error(s))
                 ssock_close(s);
@@ -976,46 +960,23 @@ static void s2c_tap(struct ssock *from, const uint8_t *p, size_t n, void *ud)
                 memset(c, 0, sizeof(*c));
                 c->from = from;
         }
-        if (c->n + n > c->cap) {
-                c->cap = (c->n + n) * 2;
-                c->buf = realloc(c->buf, c->cap);
-                if (!c->buf)
-                        abort();
-        }
-        memcpy(c->buf + c->n, p, n);
-        c->n += n;
+        struct ws_frame f;
+        size_t used, h;
+
+        if (!buf_add(&c->buf, &c->n, &c->cap, p, n, 4u << 20))
+                return;
         for (;;) {
-                size_t used, hl = 2, len;
                 if (!c->head) {
-                        used = head_len(c->buf, c->n);
-                        if (!used)
+                        if (!(used = http_whole(c->buf, c->n, &h)))
                                 return;
                         c->head = true;
                 } else {
-                        if (c->n < 2)
+                        if (!(used = ws_whole(c->buf, c->n, &f)))
                                 return;
-                        len = c->buf[1] & 0x7f;
-                        if (len == 126) {
-                                if (c->n < 4)
-                                        return;
-                                len = (size_t)c->buf[2] << 8 | c->buf[3];
-                                hl = 4;
-                        } else if (len == 127) {
-                                if (c->n < 10)
-                                        return;
-                                len = 0;
-                                for (int i = 0; i < 8; i++)
-                                        len = len << 8 | c->buf[2 + i];
-                                hl = 10;
-                        }
-                        if (c->n < hl + len)
-                                return;
-                        used = hl + len;
-                        if ((c->buf[0] & 0x0f) == 2)
+                        if (f.opcode == WS_OP_BINARY)
                                 record(w->s2cmsgs, &w->ns2cmsgs, c->buf, used);
                 }
-                memmove(c->buf, c->buf + used, c->n - used);
-                c->n -= used;
+                buf_drop(c->buf, &c->n, used);
         }
 }
 
