@@ -2,6 +2,7 @@
 #include "core/cookie.h"
 
 #include "core/aead.h"
+#include "core/bytes.h"
 
 #include <errno.h>
 #include <string.h>
@@ -26,25 +27,16 @@ void cookie_jar_wipe(struct cookie_jar *j)
         explicit_bzero(j->secret, sizeof(j->secret));
 }
 
-static void put64(uint8_t *p, uint64_t v)
-{
-        for (int i = 7; i >= 0; i--, v >>= 8)
-                p[i] = (uint8_t)v;
-}
-
 void cookie_make(const struct cookie_jar *j, uint32_t key, uint64_t instance, uint64_t incarnation,
                  uint64_t epoch, uint8_t out[FRAME_COOKIE_LEN])
 {
         uint8_t msg[28], mac[WC_SHA256_DIGEST_SIZE];
         Hmac h;
 
-        put64(msg, instance);
-        put64(msg + 8, incarnation);
-        put64(msg + 16, epoch);
-        msg[24] = (uint8_t)(key >> 24);
-        msg[25] = (uint8_t)(key >> 16);
-        msg[26] = (uint8_t)(key >> 8);
-        msg[27] = (uint8_t)key;
+        put_be64(msg, instance);
+        put_be64(msg + 8, incarnation);
+        put_be64(msg + 16, epoch);
+        put_be32(msg + 24, key);
         memset(mac, 0, sizeof(mac));
         if (wc_HmacInit(&h, NULL, INVALID_DEVID) == 0) {
                 if (wc_HmacSetKey(&h, WC_SHA256, j->secret, sizeof(j->secret)) != 0 ||
