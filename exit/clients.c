@@ -526,32 +526,45 @@ static uint64_t creation_of(uint64_t freed)
         return ~freed;
 }
 
-/* The incarnation cookies of (<k>, <instance>) name now: the live one's,
- * or for making one, that of the last one freed (each life of an instance
- * has its own creation cookie: one issued before a free never makes the
- * next), or 0. */
-static uint64_t incarnation_of(struct server *srv, size_t k, uint64_t instance,
-                               const struct client *cl)
-{
-        uint64_t tag;
+/* What the exit knows of (<k>, <instance>) when a batch comes: the live
+ * instance, or the memo of the last one freed (one look at the ring). */
+struct known {
+        const struct client *cl;
+        /* What its cookies name now: the live one's incarnation, or for
+         * making one, the creation incarnation of the last one freed (each
+         * life of an instance has its own creation cookie: one issued before
+         * a free never makes the next). */
+        uint64_t incarnation;
+        bool memo;            /* !cl: a freed one's memo applied */
+        struct replay window; /* !cl: the window a new instance starts with */
+};
 
-        if (cl)
-                return cl->incarnation;
-        replay_memo_restore(&srv->gone, (uint32_t)k, instance, tunnel_wall_ms(), NULL, &tag);
-        return creation_of(tag);
+static void know(struct server *srv, size_t k, uint64_t instance, const struct client *cl,
+                 uint64_t now, struct known *kn)
+{
+        uint64_t tag = 0;
+
+        kn->cl = cl;
+        kn->memo = false;
+        if (cl) {
+                kn->incarnation = cl->incarnation;
+                return;
+        }
+        kn->memo = replay_memo_restore(&srv->gone, (uint32_t)k, instance, now, &kn->window, &tag);
+        kn->incarnation = creation_of(tag);
 }
 
 /* Whether <proof> holds for (<k>, <instance>) as the exit knows it now,
  * on a link whose own challenge nonce is <link> (0 for a POST). */
-static bool proof_holds(struct server *srv, size_t k, uint64_t instance, const struct client *cl,
+static bool proof_holds(struct server *srv, size_t k, uint64_t instance, const struct known *kn,
                         const uint8_t *proof, uint64_t link)
 {
         uint64_t epoch = cookie_epoch(srv);
+        const struct client *cl = kn->cl;
 
         if (!proof)
                 return false;
-        if (cookie_check(&srv->jar, (uint32_t)k, instance,
-                         incarnation_of(srv, k, instance, cl) ^ link, epoch, proof))
+        if (cookie_check(&srv->jar, (uint32_t)k, instance, kn->incarnation ^ link, epoch, proof))
                 return true;
         /* Requests that left with the creation cookie, before the client
          * heard of its incarnation. */
@@ -570,28 +583,21 @@ static uint64_t link_nonce(const struct hconn *h)
 
 /* Seals a CHALLENGE for (<k>, <instance>) into srv->chal: the answer to a
  * batch that was not acted on. Needs no instance, makes none. */
-static int challenge(struct server *srv, size_t k, uint64_t instance, const struct client *cl,
+static int challenge(struct server *srv, size_t k, uint64_t instance, const struct known *kn,
                      uint64_t link, uint64_t answers, uint64_t now)
 {
         struct frame f = {.type = FRAME_CHALLENGE};
         struct batch_meta meta = {.instance_id = instance, .time_ms = now};
         size_t used;
 
-        f.chal.flags = FRAME_CHAL_REFUSED | (cl ? FRAME_CHAL_KNOWN : 0);
+        f.chal.flags = FRAME_CHAL_REFUSED | (kn->cl ? FRAME_CHAL_KNOWN : 0);
         f.chal.answers = answers;
-        if (!cl) {
-                /* What the lost instance may have acted on: the client
-                 * resets those sessions, and opens the others afresh. */
-                struct replay gone;
-                uint64_t tag;
-                f.chal.heard =
-                    !replay_memo_restore(&srv->gone, (uint32_t)k, instance, now, &gone, &tag)
-                        ? UINT64_MAX
-                    : gone.any ? gone.top + 1
-                               : 0;
-        }
-        cookie_make(&srv->jar, (uint32_t)k, instance, incarnation_of(srv, k, instance, cl) ^ link,
-                    cookie_epoch(srv), f.chal.cookie);
+        /* Without the instance: what the lost one may have acted on. The
+         * client resets those sessions, and opens the others afresh. */
+        if (!kn->cl)
+                f.chal.heard = !kn->memo ? UINT64_MAX : kn->window.any ? kn->window.top + 1 : 0;
+        cookie_make(&srv->jar, (uint32_t)k, instance, kn->incarnation ^ link, cookie_epoch(srv),
+                    f.chal.cookie);
         if (frame_encode(&f, srv->chal + BATCH_PREFIX_LEN, FRAME_CHAL_LEN, &used) < 0 ||
             batch_seal(&srv->keys[k].chal, &meta, srv->chal, used,
                        BATCH_PREFIX_LEN + FRAME_CHAL_LEN + BATCH_TAG_LEN, &srv->chal_len) < 0)
@@ -655,38 +661,37 @@ int clients_deliver(struct server *srv, struct hconn *h, const uint8_t *p, size_
          * restart put into it, tests/sim seed 7 with inject), with either
          * its connection's cookie or a fresh one the exit sent since. */
         const uint8_t *proof = proof_of(frames, frames_len);
-        if (!proof_holds(srv, k, meta.instance_id, cl, proof, link_nonce(h)) &&
-            !(h->cl && proof_holds(srv, k, meta.instance_id, cl, proof, 0))) {
+        struct known kn;
+        know(srv, k, meta.instance_id, cl, now, &kn);
+        if (!proof_holds(srv, k, meta.instance_id, &kn, proof, link_nonce(h)) &&
+            !(h->cl && proof_holds(srv, k, meta.instance_id, &kn, proof, 0))) {
                 if (replay_check_time(meta.time_ms, now) < 0) {
                         srv->st.refused_batches++;
                         return -EACCES; /* stale: not even a challenge */
                 }
-                return challenge(srv, k, meta.instance_id, cl, link_nonce(h), meta.seq, now);
+                return challenge(srv, k, meta.instance_id, &kn, link_nonce(h), meta.seq, now);
         }
         if (!cl) {
                 /* A batch that would be refused makes nothing: a stale
                  * first batch replayed must not take one of the key's
                  * instance slots (BRIEF §3). The window's other checks
                  * need an instance; tunnel_deliver runs them below. */
-                struct replay window;
-                uint64_t born_of;
-                bool known = replay_memo_restore(&srv->gone, (uint32_t)k, meta.instance_id, now,
-                                                 &window, &born_of);
-                ret = replay_check(&window, meta.seq, meta.time_ms, now);
+                ret = replay_check(&kn.window, meta.seq, meta.time_ms, now);
                 if (ret < 0) {
                         /* Stale, or a batch of an instance freed lately
                          * (its window lives on as a memo): nothing to do. */
                         srv->st.refused_batches++;
                         log_debug("refused a batch of a new instance%s: %s",
-                                  known ? " (seen before it was freed)" : "", replay_strerror(ret));
+                                  kn.memo ? " (seen before it was freed)" : "",
+                                  replay_strerror(ret));
                         return ret == REPLAY_EDUP || ret == REPLAY_ETOOOLD ? -EALREADY : -EACCES;
                 }
                 ret = client_new(srv, k, meta.instance_id, meta.alg, &cl);
                 if (ret < 0)
                         return ret;
-                cl->tun.replay = window;
+                cl->tun.replay = kn.window;
                 cl->born_epoch = cookie_epoch(srv);
-                cl->born_of = creation_of(born_of);
+                cl->born_of = kn.incarnation;
                 fresh = true;
         }
         ret = tunnel_deliver(&cl->tun, &meta, frames, frames_len, now);
