@@ -117,7 +117,7 @@ struct answer {
 
 struct world {
         uint64_t seed;
-        bool post, faults, replays, restarts;
+        bool post, faults;
         unsigned grace_s, target_accepts, target_connects, window;
         size_t peak_client, peak_exit; /* data the muxes held, at most */
         bool optimistic;
@@ -125,7 +125,6 @@ struct world {
         struct config_client ccfg;
         uint8_t key[KEY_LEN];
         struct server *exit_srv;
-        struct reactor *exit_r;
         struct crt *client;
         struct fwd *fwd; /* urelay forwarder between client and exit (post only) */
         struct forwarder_conf fconf;
@@ -140,7 +139,7 @@ struct world {
         } s2cs[8];
         unsigned ns2c;
         struct recorded s2cmsgs[MAX_RECORDED];
-        unsigned ns2cmsgs, injections;
+        unsigned ns2cmsgs;
         struct reactor *client_r;
         int client_code;
         bool client_gone;
@@ -150,14 +149,13 @@ struct world {
         struct tconn *tconns;
         struct ssock *target_l;
         uint64_t fault_end, end_ms, last_disruption;
-        unsigned nfaults;
         char fail[512], stolen[160];
         /* the attacker */
         struct capture caps[32];
         unsigned ncaps;
         struct recorded heads[MAX_RECORDED], msgs[MAX_RECORDED];
         int msg_head[MAX_RECORDED];
-        unsigned nheads, nmsgs, replays_sent;
+        unsigned nheads, nmsgs;
         struct answer answers[64];
         unsigned nanswers;
         struct aead_keys keys;
@@ -236,7 +234,6 @@ static void exit_start(void)
                 w->exit_srv = NULL;
                 return;
         }
-        w->exit_r = r;
         w->exit_gen++;
         sim_trace("exit: up (run %u)", w->exit_gen);
 }
@@ -250,7 +247,6 @@ static void exit_stop(bool crash)
                 sim_node_crash(NODE_EXIT);
         exit_server_close(w->exit_srv);
         w->exit_srv = NULL;
-        w->exit_r = NULL;
         sim_trace("exit: %s", crash ? "killed" : "stopped");
 }
 
@@ -908,7 +904,6 @@ static void replay(void *a, uint64_t b)
                 ssock_write(s, w->heads[h].p, w->heads[h].n);
         }
         ssock_write(s, w->msgs[i].p, w->msgs[i].n);
-        w->replays_sent++;
         w->last_disruption = sim_now();
         sim_trace("attacker: replays recorded %s %u (%zu bytes, %s) on a new connection",
                   w->post ? "request" : "message", i, w->msgs[i].n,
@@ -994,7 +989,6 @@ static void inject(void)
                                 continue;
                         const struct recorded *m = &w->msgs[sim_below(w->nmsgs)];
                         ssock_inject(c->from, m->p, m->n);
-                        w->injections++;
                         sim_trace("attacker: injects a recorded client message (%zu bytes) into "
                                   "the client's WebSocket",
                                   m->n);
@@ -1008,7 +1002,6 @@ static void inject(void)
                         continue;
                 const struct recorded *m = &w->s2cmsgs[sim_below(w->ns2cmsgs)];
                 ssock_inject(c->from, m->p, m->n);
-                w->injections++;
                 sim_trace("attacker: injects a recorded exit message (%zu bytes) into the client's "
                           "WebSocket",
                           m->n);
